@@ -1,0 +1,29 @@
+"""One place that builds the JSON error bodies of RFC 6749 §5.2, RFC 7591 §3.2.2 and
+RFC 6750 §3."""
+
+from django.http import JsonResponse
+
+
+def oauth_error(
+    error: str, description: str = "", status: int = 400, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    body = {"error": error}
+    if description:
+        body["error_description"] = description
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def bearer_challenge(error: str = "", description: str = "", scope: str = "") -> str:
+    """RFC 6750 §3 `WWW-Authenticate` value; without `error` when no token was sent."""
+    params = []
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    if scope:
+        params.append(f'scope="{scope}"')
+    return "Bearer" + (" " + ", ".join(params) if params else "")

@@ -1,0 +1,143 @@
+"""Our policy on top of django-oauth-toolkit's OAuth2Validator.
+
+DOT and oauthlib own the protocol. Each override here is one rule of ours, named by the
+hook it sits in:
+
+- unknown scopes at the authorization endpoint are dropped, not fatal;
+- only confidential clients authenticate (closes DOT's public-client introspection hole);
+- a client whose ``algorithm`` is blank still gets an RS256 id_token (no 500);
+- a refresh token repeated inside ``REFRESH_TOKEN_GRACE_SECONDS`` gets the same new pair;
+- a redeemed authorization code presented again revokes what it was exchanged for.
+"""
+
+import hashlib
+import logging
+
+from oauth2_provider.models import AbstractApplication, get_access_token_model, get_refresh_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
+from oauth2_provider.scopes import get_scopes_backend
+
+from authserver.models import RedeemedCode
+from authserver.oauth import refresh_grace
+
+logger = logging.getLogger(__name__)
+
+AccessToken = get_access_token_model()
+RefreshToken = get_refresh_token_model()
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def checksum(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+class OAuth2Validator(DOTValidator):
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        available = set(get_scopes_backend().get_available_scopes(application=client, request=request))
+        if getattr(request, "response_type", None):
+            # Authorization endpoint: clients send odd scopes (`claudeai`, a stale list);
+            # drop what we do not know and let the token's `scope` say what was granted.
+            known = [scope for scope in scopes if scope in available]
+            if not known:
+                known = list(self.get_default_scopes(client_id, request))
+            scopes[:] = known
+            return True
+        return set(scopes).issubset(available)
+
+    def authenticate_client(self, request, *args, **kwargs):
+        # DOT lets a public client "authenticate" with only its client_id when the body
+        # names the device_code grant, which opened introspection to any public client.
+        # We serve no device flow, and public clients have no credentials to check.
+        if request.grant_type == DEVICE_CODE_GRANT:
+            return False
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        return request.client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        # DOT's createapplication leaves `algorithm` blank; signing would then raise
+        # ImproperlyConfigured (a 500 at /token). Sign with our RSA key instead.
+        if not request.client.algorithm:
+            request.client.algorithm = AbstractApplication.RS256_ALGORITHM
+        return super().finalize_id_token(id_token, token, token_handler, request)
+
+    # --- authorization codes: RFC 6749 §4.1.2 / RFC 9700 §4.5 -------------------------
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client).first()
+        if redeemed is not None:
+            # "If an authorization code is used more than once, the authorization server
+            # MUST deny the request and SHOULD revoke all tokens previously issued based
+            # on that authorization code."
+            logger.warning("authorization code replayed; revoking its tokens", extra={"client_id": client_id})
+            redeemed.revoke_issued_tokens()
+        return False
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        request.issued_access_token = access_token
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        request.issued_refresh_token = refresh_token
+        return refresh_token
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
+        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        refresh_token = getattr(request, "issued_refresh_token", None)
+        access_token = getattr(request, "issued_access_token", None)
+        RedeemedCode.objects.create(
+            code_checksum=checksum(code),
+            application=request.client,
+            access_token_checksum=access_token.token_checksum if access_token else "",
+            token_family=refresh_token.token_family if refresh_token else None,
+        )
+
+    # --- refresh tokens: rotation with a short grace window ----------------------------
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        replay = refresh_grace.lookup(checksum(refresh_token))
+        if replay is not None and replay["client_id"] == client.client_id:
+            rt = (
+                RefreshToken.objects.select_related("user")
+                .filter(token_checksum=checksum(refresh_token), application=client)
+                .first()
+            )
+            if rt is not None:
+                request.user = rt.user
+                request.refresh_token = refresh_token
+                request.refresh_token_instance = rt
+                request.grace_replay = replay
+                return True
+        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        replay = getattr(request, "grace_replay", None)
+        if replay is not None:
+            return replay["scope"]
+        return super().get_original_scopes(refresh_token, request, *args, **kwargs)
+
+    def _save_bearer_token(self, token, request, *args, **kwargs):
+        if request.grant_type != "refresh_token":
+            return super()._save_bearer_token(token, request, *args, **kwargs)
+        old_checksum = checksum(request.refresh_token)
+        replay = getattr(request, "grace_replay", None)
+        if replay is None:
+            # Serialise concurrent refreshes of one token; the loser of the race finds
+            # the winner's pair in the grace cache instead of minting a second family.
+            RefreshToken.objects.select_for_update().filter(pk=request.refresh_token_instance.pk).first()
+            replay = refresh_grace.lookup(old_checksum)
+        if replay is not None:
+            refresh_grace.apply(token, replay)
+            return None
+        result = super()._save_bearer_token(token, request, *args, **kwargs)
+        # Stored before the commit on purpose: a racing refresh is blocked on the row lock
+        # above and must find the pair the moment the lock is released.
+        refresh_grace.remember(old_checksum, request.client.client_id, token)
+        return result

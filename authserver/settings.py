@@ -1,0 +1,224 @@
+"""Settings for the authorization server. Every environment variable is read here, once.
+
+Each variable is documented in README.md ("Configuration") and .env.example.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from authserver.keys import load_or_create_rsa_pem
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+# The issuer identifier (RFC 8414 §2). Published byte for byte in both discovery
+# documents and in the RFC 9207 `iss` parameter; a trailing slash is dropped so that
+# `https://x` and `https://x/` cannot drift apart.
+ISSUER = env.str("ISSUER", default="http://127.0.0.1:8000").rstrip("/")
+_issuer = urlsplit(ISSUER)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+ISSUER_IS_LOOPBACK = _issuer.hostname in LOOPBACK_HOSTS
+ISSUER_IS_HTTPS = _issuer.scheme == "https"
+if _issuer.scheme not in ("http", "https") or not _issuer.hostname:
+    raise ImproperlyConfigured(f"ISSUER must be an absolute http(s) URL, got {ISSUER!r}")
+if not DEBUG and not ISSUER_IS_HTTPS and not ISSUER_IS_LOOPBACK:
+    raise ImproperlyConfigured(
+        "ISSUER must use https outside loopback when DEBUG is off (run behind a TLS proxy)."
+    )
+
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0123456789abcdefghijklmnop"  # noqa: S105 (DEBUG only)
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[_issuer.hostname, "127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = [f"{_issuer.scheme}://{_issuer.netloc}"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "authserver",
+    "oauth_clients",
+    "userinfo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "authserver.urls"
+WSGI_APPLICATION = "authserver.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = None  # show registration/logged_out.html
+
+# --- Transport security -------------------------------------------------------------
+# TLS terminates at the reverse proxy (nginx, Caddy); it tells us the original scheme.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if not DEBUG else None
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = ISSUER_IS_HTTPS and not DEBUG
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if SESSION_COOKIE_SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SESSION_COOKIE_SECURE
+SECURE_HSTS_PRELOAD = SESSION_COOKIE_SECURE and env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- OAuth 2.1 ---------------------------------------------------------------------
+DEFAULT_SCOPES_DESCRIPTIONS = {
+    "openid": "Sign you in with your account",
+    "profile": "See your name and username",
+    "email": "See your email address",
+    "groups": "See the groups you belong to",
+    "offline_access": "Stay connected when you are not using the app",
+    "mcp:tools": "Use the tools of the MCP servers",
+    "mcp:resources": "Read the resources of the MCP servers",
+}
+SCOPES = env.json("SCOPES", default=DEFAULT_SCOPES_DESCRIPTIONS)
+if not isinstance(SCOPES, dict) or not all(isinstance(v, str) for v in SCOPES.values()):
+    raise ImproperlyConfigured('SCOPES must be a JSON object {"scope": "description", ...}')
+DEFAULT_SCOPES = env.list("DEFAULT_SCOPES", default=["openid", "profile", "email", "mcp:tools"])
+if unknown_default_scopes := set(DEFAULT_SCOPES) - set(SCOPES):
+    raise ImproperlyConfigured(f"DEFAULT_SCOPES not in SCOPES: {sorted(unknown_default_scopes)}")
+
+ACCESS_TOKEN_EXPIRE_SECONDS = env.int("ACCESS_TOKEN_EXPIRE_SECONDS", default=3600)
+AUTHORIZATION_CODE_EXPIRE_SECONDS = env.int("AUTHORIZATION_CODE_EXPIRE_SECONDS", default=600)
+REFRESH_TOKEN_EXPIRE_SECONDS = env.int("REFRESH_TOKEN_EXPIRE_SECONDS", default=30 * 24 * 3600)
+# Claude refreshes one grant from several workers at once: a repeat of the same refresh
+# inside this window gets the same new pair instead of tripping reuse detection.
+REFRESH_TOKEN_GRACE_SECONDS = env.int("REFRESH_TOKEN_GRACE_SECONDS", default=30)
+
+OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="").replace("\\n", "\n")
+if not OIDC_RSA_PRIVATE_KEY:
+    OIDC_RSA_PRIVATE_KEY = load_or_create_rsa_pem(
+        Path(env.str("OIDC_RSA_PRIVATE_KEY_FILE", default=str(BASE_DIR / "var" / "oidc-rsa.pem")))
+    )
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_clients.Client"
+_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "authserver.oauth.server.Server",
+    "SCOPES": SCOPES,
+    "DEFAULT_SCOPES": DEFAULT_SCOPES,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_EXPIRE_SECONDS,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": AUTHORIZATION_CODE_EXPIRE_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_EXPIRE_SECONDS,
+    "ID_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_EXPIRE_SECONDS,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # DOT's own grace period needs plaintext tokens at rest; ours lives in the cache.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ALLOW_URI_WILDCARDS": False,
+    # RFC 8252 §7.3 / §8.3: Claude Code calls back on http://localhost:<any port>.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # Stays False: loopback http redirects are required by RFC 8252 (see
+    # SILENCED_SYSTEM_CHECKS below).
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": ISSUER,
+    "OIDC_USERINFO_ENDPOINT": f"{ISSUER}/oauth/userinfo",
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": _AUTH_METHODS,
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": _AUTH_METHODS,
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # RFC 9700 §2.1 would drop `http` redirect URIs, but RFC 8252 §7.3 requires loopback
+    # http callbacks for native MCP clients (Claude Code, VS Code, Cursor). Every other
+    # http redirect is refused by our redirect URI policy.
+    "oauth2_provider.W008",
+]
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "authserver",
+    }
+}
+if REDIS_URL := env.str("REDIS_URL", default=""):
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
