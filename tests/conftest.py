@@ -1,0 +1,158 @@
+"""Shared fixtures: users, clients and a real code + PKCE flow through the Django test client."""
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from oauth2_provider.models import get_application_model
+
+Application = get_application_model()
+
+REDIRECT_URI = "http://127.0.0.1:53682/callback"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+    # Users' passwords: PBKDF2's cost only slows the suite down.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username: str = "alice", password: str = "correct horse battery", **fields):
+    fields.setdefault("email", f"{username}@example.com")
+    return get_user_model().objects.create_user(username=username, password=password, **fields)
+
+
+def make_public_client(**fields):
+    fields.setdefault("name", "Test MCP client")
+    fields.setdefault("redirect_uris", REDIRECT_URI)
+    return Application.objects.create(
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        client_secret="",
+        hash_client_secret=False,
+        **fields,
+    )
+
+
+def make_confidential_client(secret: str = "s3cret-" + "x" * 40, **fields):
+    fields.setdefault("name", "Backend service")
+    fields.setdefault("authorization_grant_type", Application.GRANT_CLIENT_CREDENTIALS)
+    fields.setdefault("redirect_uris", "")
+    client = Application.objects.create(
+        client_type=Application.CLIENT_CONFIDENTIAL, client_secret=secret, **fields
+    )
+    client.plain_secret = secret
+    return client
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+@dataclass
+class Pkce:
+    verifier: str
+    challenge: str
+
+    @classmethod
+    def new(cls) -> "Pkce":
+        verifier = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+@pytest.fixture
+def public_client(db):
+    return make_public_client()
+
+
+@pytest.fixture
+def confidential_client(db):
+    return make_confidential_client()
+
+
+def authorize_params(app, pkce: Pkce, **overrides) -> dict:
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile email mcp:tools",
+        "state": "st-" + secrets.token_hex(4),
+        "code_challenge": pkce.challenge,
+        "code_challenge_method": "S256",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def consent(client, params: dict, allow: bool = True):
+    """GET the consent page as a logged-in user, then submit it. Returns the redirect."""
+    page = client.get("/oauth/authorize?" + urlencode(params, doseq=True))
+    assert page.status_code == 200, page.content[:500]
+    form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    if allow:
+        form["allow"] = "true"
+    return client.post("/oauth/authorize?" + urlencode(params, doseq=True), form)
+
+
+def redirect_query(response) -> dict:
+    assert response.status_code == 302, response.content[:500]
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+@pytest.fixture
+def issue_code(client, user):
+    """Run authorize + consent for `user` and return (code, pkce, params)."""
+
+    def _issue(app, **overrides):
+        client.force_login(user)
+        pkce = Pkce.new()
+        params = authorize_params(app, pkce, **overrides)
+        query = redirect_query(consent(client, params))
+        assert query["state"] == params["state"]
+        return query["code"], pkce, params
+
+    return _issue
+
+
+@pytest.fixture
+def exchange(client):
+    def _exchange(app, code, pkce, **extra):
+        body = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": app.client_id,
+            "code_verifier": pkce.verifier,
+            **extra,
+        }
+        return client.post("/oauth/token", urlencode(body), content_type="application/x-www-form-urlencoded")
+
+    return _exchange
+
+
+@pytest.fixture
+def tokens(issue_code, exchange):
+    """A fresh token response (access + refresh) for `public_client` and `user`."""
+
+    def _tokens(app, **overrides):
+        code, pkce, _ = issue_code(app, **overrides)
+        response = exchange(app, code, pkce)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return _tokens
+
+
+def form_post(client, path: str, body: dict, **headers):
+    return client.post(path, urlencode(body), content_type="application/x-www-form-urlencoded", **headers)
