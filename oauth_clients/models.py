@@ -9,6 +9,16 @@ class Client(AbstractApplication):
     (allowed scopes, resources, how it was registered) without a second table."""
 
     description = models.TextField(blank=True)
+    # Space-separated; empty means the configured DEFAULT_SCOPES (seed 001 `allowed_scopes`).
+    allowed_scopes = models.TextField(blank=True)
+    # Whitespace-separated RFC 8707 resource URLs (MCP servers); empty means any.
+    allowed_resources = models.TextField(blank=True)
+    # Secret rotation with a grace period: the previous secret's hash keeps verifying
+    # until `previous_secret_valid_until`.
+    previous_client_secret = models.CharField(max_length=255, blank=True)
+    previous_secret_valid_until = models.DateTimeField(null=True, blank=True)
+    # Last successful token request; dynamically registered clients never used are pruned.
+    last_used_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
