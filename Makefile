@@ -13,11 +13,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Development server: SQLite unless DATABASE_URL is set; DEBUG on unless set.
+# Development server: SQLite unless DATABASE_URL is set; DEBUG on and ISSUER following
+# HOST:PORT unless set.
+RUN_ENV = DEBUG=$${DEBUG:-true} ISSUER=$${ISSUER:-http://$(HOST):$(PORT)}
 run: $(VENV)/.installed
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py bootstrapdemo
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py bootstrapdemo
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Lint, format check, then the whole suite (browser tests need /usr/bin/chromium).
 test: $(VENV)/.installed
