@@ -103,7 +103,7 @@ class OAuth2Validator(DOTValidator):
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         replay = refresh_grace.lookup(checksum(refresh_token))
-        if replay is not None and replay["client_id"] == client.client_id:
+        if replay is not None and replay["client_id"] == client.client_id and self._replay_is_live(replay):
             rt = (
                 RefreshToken.objects.select_related("user")
                 .filter(token_checksum=checksum(refresh_token), application=client)
@@ -116,6 +116,14 @@ class OAuth2Validator(DOTValidator):
                 request.grace_replay = replay
                 return True
         return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+
+    @staticmethod
+    def _replay_is_live(replay: dict) -> bool:
+        # Once the pair handed out has itself been rotated or revoked, a replay of the
+        # old token is reuse again, and DOT's family revocation must run.
+        return RefreshToken.objects.filter(
+            token_checksum=checksum(replay["token"]["refresh_token"]), revoked__isnull=True
+        ).exists()
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         replay = getattr(request, "grace_replay", None)

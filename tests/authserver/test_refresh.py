@@ -69,6 +69,15 @@ def test_reuse_after_grace_window_revokes_the_whole_family(client, tokens, publi
     assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
 
+def test_replay_after_the_new_pair_was_rotated_revokes_the_family(client, tokens, public_client):
+    first = tokens(public_client)
+    second = refresh(client, public_client, first["refresh_token"]).json()
+    third = refresh(client, public_client, second["refresh_token"]).json()
+    replay = refresh(client, public_client, first["refresh_token"])
+    assert replay.status_code == 400
+    assert userinfo_status(client, third["access_token"]) == 401
+
+
 def test_grace_entry_expiry_then_reuse_revokes(client, tokens, public_client):
     first = tokens(public_client)
     second = refresh(client, public_client, first["refresh_token"]).json()
