@@ -7,7 +7,6 @@ see ``bench/kit_jwt_validate.py``). JWK parsing is left to jwcrypto.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import logging
@@ -45,10 +44,23 @@ def b64url_decode(data: str) -> bytes:
     """Strict base64url without padding (RFC 7515 §2); raises ValueError."""
     if not _B64URL.fullmatch(data):
         raise ValueError("not base64url")
+    return _b64url_decode_checked(data)
+
+
+_TO_STANDARD_B64 = str.maketrans("-_", "+/")
+
+
+def _b64url_decode_checked(data: str) -> bytes:
+    # Only for input already matched against the base64url alphabet; this is the hot path,
+    # so it skips base64.urlsafe_b64decode's generic argument handling.
     try:
-        return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+        return binascii.a2b_base64(data.translate(_TO_STANDARD_B64) + "=" * (-len(data) % 4))
     except (binascii.Error, ValueError) as exc:
         raise ValueError("not base64url") from exc
+
+
+def _json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))  # UnicodeDecodeError is a ValueError
 
 
 def looks_like_jws(token: str) -> bool:
@@ -68,14 +80,19 @@ class CompactJWS:
         """Split and decode; raises ValueError for anything that is not a compact JWS."""
         if not looks_like_jws(token):
             raise ValueError("not a compact JWS")
-        header_b64, payload_b64, sig_b64 = token.split(".")
-        header = json.loads(b64url_decode(header_b64))
+        header_b64, payload_b64, sig_b64 = token.split(".")  # alphabet already checked above
+        header = _json(_b64url_decode_checked(header_b64))
         if not isinstance(header, dict):
             raise ValueError("JOSE header is not an object")
-        return cls(header, payload_b64, f"{header_b64}.{payload_b64}".encode("ascii"), b64url_decode(sig_b64))
+        return cls(
+            header,
+            payload_b64,
+            f"{header_b64}.{payload_b64}".encode("ascii"),
+            _b64url_decode_checked(sig_b64),
+        )
 
     def payload(self) -> Any:
-        return json.loads(b64url_decode(self.payload_b64))
+        return _json(_b64url_decode_checked(self.payload_b64))
 
 
 @dataclass(frozen=True, eq=False)

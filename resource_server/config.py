@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ def _origin_only(parts: tuple[str, str, str, str, str]) -> bool:
     return parts[2] in ("", "/") and not parts[3] and not parts[4]
 
 
+@functools.lru_cache(maxsize=1024)  # bounded; audiences repeat, and urlsplit is not free
 def normalize_resource(url: str) -> str:
     """Canonical form used to compare resource identifiers.
 
