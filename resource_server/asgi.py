@@ -74,7 +74,7 @@ class BearerAuthMiddleware:
         if kind == "http" and path in self._metadata_paths:
             await self._serve_metadata(scope, send)
             return
-        if path in self._public_exact or path.startswith(self._public_prefixes or ("\0",)):
+        if self._is_public(path):
             await self.app(scope, receive, send)
             return
         outcome = await self._authenticate(scope)
@@ -84,6 +84,15 @@ class BearerAuthMiddleware:
         state = dict(scope.get("state") or {})
         state["auth"] = outcome
         await self.app({**scope, "auth": outcome, "state": state}, receive, send)
+
+    def _is_public(self, path: str) -> bool:
+        if path in self._public_exact:
+            return True
+        if not any(path.startswith(prefix) for prefix in self._public_prefixes):
+            return False
+        # "/static/../mcp" must not borrow the public prefix: ASGI servers do not remove
+        # dot-segments (RFC 3986 §5.2.4), and a mounted app further in might.
+        return not any(segment in (".", "..") for segment in path.split("/"))
 
     async def _authenticate(self, scope: Scope) -> Any:
         values = [v for k, v in scope.get("headers", ()) if k.lower() == b"authorization"]

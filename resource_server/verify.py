@@ -8,6 +8,7 @@ Every verifier offers ``verify(token)`` and ``await averify(token)``; both retur
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import math
 import threading
@@ -95,6 +96,16 @@ def _audiences(value: Any) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(a, str) for a in value):
         return tuple(value)
     return ()
+
+
+def _evict_oldest(cache: dict[Any, Any], size: int) -> None:
+    """Drop the oldest tenth of a full cache (dicts keep insertion order).
+
+    Batching makes eviction O(1) amortised with no full scans; expired entries are also
+    dropped lazily when looked up, and old entries are the ones most likely to be expired.
+    """
+    for key in list(itertools.islice(cache, max(1, size // 10))):
+        del cache[key]
 
 
 class Verifier:
@@ -193,10 +204,7 @@ class JWTVerifier(Verifier):
             return
         with self._cache_lock:
             if len(self._cache) >= size:
-                now = self.clock.time()
-                expired = [t for t, (i, _, _) in self._cache.items() if (i.expires_at or 0) <= now]
-                for t in expired[: max(1, size // 10)] or [next(iter(self._cache))]:
-                    del self._cache[t]  # dicts keep insertion order: FIFO eviction
+                _evict_oldest(self._cache, size)
             self._cache[token] = (info, key, alg)
 
     def _parse(self, token: str) -> tuple[CompactJWS, str, str | None]:
@@ -284,9 +292,7 @@ class _ResultCache:
         now = self._clock.monotonic()
         with self._lock:
             if len(self._items) >= self._max:
-                expired = [k for k, (t, _) in self._items.items() if t <= now]
-                for k in expired or [next(iter(self._items))]:
-                    del self._items[k]
+                _evict_oldest(self._items, self._max)
             self._items[key] = (now + ttl, value)
 
 
@@ -386,7 +392,11 @@ class _RemoteVerifier(Verifier):
 
 
 class IntrospectionVerifier(_RemoteVerifier):
-    """Opaque (or any) tokens checked by RFC 7662 introspection with the RS's credentials."""
+    """Opaque (or any) tokens checked by RFC 7662 introspection with the RS's credentials.
+
+    Results are cached (``token_cache_ttl``, never past ``exp``), so a revocation at the AS
+    takes effect here within that many seconds; lower it for faster revocation (§4).
+    """
 
     endpoint_name = "introspection_endpoint"
 

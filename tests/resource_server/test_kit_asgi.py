@@ -142,6 +142,14 @@ def test_public_paths_and_multiple_authorization_headers(fake_as, protected):
     assert call(app, "GET", "/health").status_code == 200
     assert call(app, "GET", "/static/app.js").status_code == 200
     assert call(app, "GET", "/healthz").status_code == 401
+    dotted = {"type": "http", "method": "GET", "path": "/static/../mcp", "headers": []}
+    sent: list[dict[str, Any]] = []
+
+    async def collect(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(dotted, None, collect))  # httpx would normalise the path, so call directly
+    assert sent[0]["status"] == 401
     response = call(
         app, "POST", "/mcp", headers=[("Authorization", "Bearer a"), ("Authorization", "Bearer b")]
     )
