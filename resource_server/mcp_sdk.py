@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import ResourceServerConfig, resource_matches
 from .errors import InvalidToken, TemporarilyUnavailable
 from .verify import TokenInfo, Verifier
+
+if TYPE_CHECKING:  # the SDK is optional: import it for type checkers only
+    from mcp.server.auth.provider import AccessToken
+    from mcp.server.auth.settings import AuthSettings
 
 logger = logging.getLogger("resource_server")
 
@@ -33,7 +37,7 @@ class MCPTokenVerifier:
         self.verifier = verifier
         self.raise_on_unavailable = raise_on_unavailable
 
-    async def verify_token(self, token: str) -> Any:
+    async def verify_token(self, token: str) -> AccessToken | None:
         """Return an ``mcp`` ``AccessToken`` for a valid token, else ``None``."""
         try:
             info = await self.verifier.averify(token)
@@ -48,7 +52,7 @@ class MCPTokenVerifier:
         return to_access_token(token, info, self.verifier.config)
 
 
-def to_access_token(token: str, info: TokenInfo, config: ResourceServerConfig) -> Any:
+def to_access_token(token: str, info: TokenInfo, config: ResourceServerConfig) -> AccessToken:
     """Convert a :class:`TokenInfo` to the installed SDK's ``AccessToken``.
 
     Only fields the installed SDK version defines are passed (``resource``, ``subject`` and
@@ -75,7 +79,7 @@ def to_access_token(token: str, info: TokenInfo, config: ResourceServerConfig) -
 
 def mcp_auth_settings(
     config: ResourceServerConfig, *, required_scopes: Iterable[str] | None = None, **extra: Any
-) -> Any:
+) -> AuthSettings:
     """``mcp.server.auth.settings.AuthSettings`` for an RS that trusts ``config.issuer``."""
     from mcp.server.auth.settings import AuthSettings
 
