@@ -1,4 +1,8 @@
-"""A fake authorization server (httpx.MockTransport) with real keys, and a controllable clock."""
+"""A fake authorization server (httpx.MockTransport) with real keys, and a controllable clock.
+
+Tests use these through fixtures only (never ``import conftest``), so they keep working under
+any pytest import mode.
+"""
 
 from __future__ import annotations
 

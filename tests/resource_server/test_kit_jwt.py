@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
 
 import pytest
-from conftest import FakeAS, FakeClock, b64url
 
 from resource_server import ConfigurationError, InvalidToken, ResourceServerConfig, TokenInfo
 from resource_server._jws import PublicKey
 
 
-def jwks_fetches(fake_as: FakeAS) -> int:
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwks_fetches(fake_as) -> int:
     return fake_as.hits["/oauth/jwks"]
 
 
@@ -262,8 +266,3 @@ def test_verified_token_cache_can_be_disabled_and_is_bounded(fake_as, make_verif
     uncached = make_verifier(jwt_cache_size=0)
     uncached.verify(fake_as.mint())
     assert uncached._cache == {}
-
-
-def test_clock_is_wall_time_for_claims(fake_as, keys):
-    # Sanity check of the fixture itself: the fake clock starts at real time.
-    assert abs(FakeClock().time() - fake_as.clock.time()) < 60
