@@ -90,6 +90,19 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Users' passwords use Django's first hasher (PBKDF2); the last one is for client secrets
+# only (see oauth_clients/hashers.py and CLIENT_SECRET_HASHER below).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "oauth_clients.hashers.HMACSHA256ClientSecretHasher",
+]
+# Key of the client-secret HMAC. Rotating it invalidates every stored client secret.
+CLIENT_SECRET_HMAC_KEY = env.str("CLIENT_SECRET_HMAC_KEY", default=SECRET_KEY)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -156,10 +169,18 @@ if not OIDC_RSA_PRIVATE_KEY:
     )
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_clients.Client"
+# RFC 8252 §7.1 private-use schemes native clients may register (e.g. cursor, vscode).
+CUSTOM_REDIRECT_SCHEMES = [
+    s.lower() for s in env.list("CUSTOM_REDIRECT_SCHEMES", default=["cursor", "vscode"])
+]
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
     "OAUTH2_SERVER_CLASS": "authserver.oauth.server.Server",
+    "SCOPES_BACKEND_CLASS": "oauth_clients.scopes.ClientScopes",
+    "APPLICATION_ADMIN_CLASS": "oauth_clients.admin.ClientAdmin",
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
+    "CLIENT_SECRET_GENERATOR_CLASS": "oauth_clients.secrets.ClientSecretGenerator",
     "SCOPES": SCOPES,
     "DEFAULT_SCOPES": DEFAULT_SCOPES,
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_EXPIRE_SECONDS,
@@ -171,7 +192,7 @@ OAUTH2_PROVIDER = {
     # DOT's own grace period needs plaintext tokens at rest; ours lives in the cache.
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "PKCE_REQUIRED": True,
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https", *CUSTOM_REDIRECT_SCHEMES],
     "ALLOW_URI_WILDCARDS": False,
     # RFC 8252 §7.3 / §8.3: Claude Code calls back on http://localhost:<any port>.
     "ALLOW_LOCALHOST_LOOPBACK": True,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from oauth2_provider.models import get_application_model
 
@@ -19,7 +20,10 @@ REDIRECT_URI = "http://127.0.0.1:53682/callback"
 def _test_settings(settings):
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
     # Users' passwords: PBKDF2's cost only slows the suite down.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "oauth_clients.hashers.HMACSHA256ClientSecretHasher",
+    ]
 
 
 def make_user(username: str = "alice", password: str = "correct horse battery", **fields):
@@ -30,6 +34,7 @@ def make_user(username: str = "alice", password: str = "correct horse battery", 
 def make_public_client(**fields):
     fields.setdefault("name", "Test MCP client")
     fields.setdefault("redirect_uris", REDIRECT_URI)
+    fields.setdefault("allowed_scopes", " ".join(settings.SCOPES))
     return Application.objects.create(
         client_type=Application.CLIENT_PUBLIC,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
@@ -43,6 +48,7 @@ def make_confidential_client(secret: str = "s3cret-" + "x" * 40, **fields):
     fields.setdefault("name", "Backend service")
     fields.setdefault("authorization_grant_type", Application.GRANT_CLIENT_CREDENTIALS)
     fields.setdefault("redirect_uris", "")
+    fields.setdefault("allowed_scopes", " ".join(settings.SCOPES))
     client = Application.objects.create(
         client_type=Application.CLIENT_CONFIDENTIAL, client_secret=secret, **fields
     )

@@ -10,12 +10,17 @@ hook it sits in:
 - a redeemed authorization code presented again revokes what it was exchanged for.
 """
 
+import base64
 import hashlib
 import logging
+from urllib.parse import unquote_plus
 
+from django.contrib.auth.hashers import check_password, make_password
+from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
@@ -51,9 +56,42 @@ class OAuth2Validator(DOTValidator):
         # We serve no device flow, and public clients have no credentials to check.
         if request.grant_type == DEVICE_CODE_GRANT:
             return False
-        if not super().authenticate_client(request, *args, **kwargs):
+        authenticated = super().authenticate_client(request, *args, **kwargs)
+        client_id, presented = self._presented_credentials(request)
+        if not authenticated:
+            # A rotated secret keeps working until the end of its grace period. (DOT's
+            # failed attempts may have reset request.client, so load it again.)
+            client = self._load_application(client_id, request) if client_id else None
+            return bool(
+                client is not None
+                and client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+                and presented
+                and client.previous_client_secret
+                and client.previous_secret_valid_until
+                and client.previous_secret_valid_until > timezone.now()
+                and check_password(presented, client.previous_client_secret)
+            )
+        client = request.client
+        if client.client_type != AbstractApplication.CLIENT_CONFIDENTIAL:
             return False
-        return request.client.client_type == AbstractApplication.CLIENT_CONFIDENTIAL
+        hasher = oauth2_settings.CLIENT_SECRET_HASHER
+        if presented and not client.client_secret.startswith(f"{hasher}$"):
+            # Secrets stored by DOT's PBKDF2 default move to the fast hash on first use.
+            type(client).objects.filter(pk=client.pk).update(
+                client_secret=make_password(presented, hasher=hasher)
+            )
+        return True
+
+    def _presented_credentials(self, request) -> tuple[str | None, str | None]:
+        """The client_id and secret sent by HTTP Basic (RFC 6749 §2.3.1) or in the body."""
+        encoded = self._extract_basic_auth(request)
+        if encoded:
+            try:
+                client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None, None
+            return unquote_plus(client_id), unquote_plus(secret)
+        return getattr(request, "client_id", None), getattr(request, "client_secret", None) or None
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         # DOT's createapplication leaves `algorithm` blank; signing would then raise

@@ -51,11 +51,20 @@ class TokenView(dot_views.TokenView):
             # DOT would route a device_code request to its device flow (a 500 when the
             # body lacks `device_code`); OAuth 2.1 here serves three grants only.
             return oauth_error("unsupported_grant_type", f"Supported grants: {', '.join(SUPPORTED_GRANTS)}.")
-        return super().post(request, *args, **kwargs)
+        return _basic_challenge(super().post(request, *args, **kwargs))
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
-    pass
+    def post(self, request, *args, **kwargs):
+        return _basic_challenge(super().post(request, *args, **kwargs))
+
+
+def _basic_challenge(response):
+    # RFC 6749 §5.2: a failed client authentication answers with the scheme the client
+    # authenticates with (oauthlib says "Bearer", which names no client credential).
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = 'Basic realm="oauth", error="invalid_client"'
+    return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")

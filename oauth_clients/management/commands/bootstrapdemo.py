@@ -5,9 +5,12 @@ Idempotent: what exists is left alone, and credentials are printed only when cre
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from oauth2_provider.models import get_application_model
+
+from oauth_clients.services import create_client
 
 DEMO_CLIENT_ID = "demo-mcp-client"
 # RFC 8252 §7.3: registered without a port, any loopback port is accepted at runtime.
@@ -29,15 +32,13 @@ class Command(BaseCommand):
             self.stdout.write("  (shown once; change it in the admin)")
         Application = get_application_model()
         if not Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
-            Application.objects.create(
+            create_client(
                 client_id=DEMO_CLIENT_ID,
                 name="Demo MCP client",
                 client_type=Application.CLIENT_PUBLIC,
-                authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-                redirect_uris=DEMO_REDIRECT_URIS,
-                client_secret="",
-                hash_client_secret=False,
-                algorithm=Application.RS256_ALGORITHM,
+                grant_type=Application.GRANT_AUTHORIZATION_CODE,
+                redirect_uris=DEMO_REDIRECT_URIS.split(),
+                allowed_scopes=list(settings.SCOPES),
             )
             self.stdout.write(
                 f"Demo public client created: client_id={DEMO_CLIENT_ID} "

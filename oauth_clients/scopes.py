@@ -1,0 +1,28 @@
+"""Which scopes a client may ask for: its own list, else the configured defaults."""
+
+from oauth2_provider.scopes import SettingsScopes
+from oauth2_provider.settings import oauth2_settings
+
+
+def allowed_scopes(application) -> list[str]:
+    configured = oauth2_settings._SCOPES
+    own = (getattr(application, "allowed_scopes", "") or "").split()
+    if own:
+        return [scope for scope in configured if scope in own]
+    # Seed 001: an empty `allowed_scopes` means the deployment's default scopes.
+    return list(oauth2_settings._DEFAULT_SCOPES)
+
+
+class ClientScopes(SettingsScopes):
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        if application is None:
+            # Discovery's `scopes_supported`: everything the deployment offers.
+            return oauth2_settings._SCOPES
+        return allowed_scopes(application)
+
+    def get_default_scopes(self, application=None, request=None, *args, **kwargs):
+        defaults = oauth2_settings._DEFAULT_SCOPES
+        if application is None:
+            return defaults
+        available = allowed_scopes(application)
+        return [scope for scope in defaults if scope in available] or available
