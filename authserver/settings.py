@@ -169,6 +169,7 @@ if not OIDC_RSA_PRIVATE_KEY:
     )
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_clients.Client"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
 # RFC 8252 §7.1 private-use schemes native clients may register (e.g. cursor, vscode).
 CUSTOM_REDIRECT_SCHEMES = [
     s.lower() for s in env.list("CUSTOM_REDIRECT_SCHEMES", default=["cursor", "vscode"])

@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from oauth2_provider.models import get_application_model
 
 from oauth_clients import policy
+from oauth_clients.api_keys import create_api_key, revoke_api_key, validate_api_key_request
+from oauth_clients.models import ApiKey
 from oauth_clients.secrets import new_client_secret
 from oauth_clients.services import rotate_client_secret
 
@@ -125,8 +127,22 @@ class RotateSecretForm(forms.Form):
     )
 
 
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    fk_name = "client"
+    extra = 0
+    can_delete = False
+    fields = ("name", "user", "scope", "expires", "last_used_at", "revoked_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # issued from the API key page, where the key is shown once
+
+
 class ClientAdmin(admin.ModelAdmin):
     form = ClientAdminForm
+    inlines = [ApiKeyInline]
     list_display = (
         "name",
         "client_id",
@@ -147,6 +163,9 @@ class ClientAdmin(admin.ModelAdmin):
     )
     radio_fields = {"client_type": admin.HORIZONTAL}
     actions = ["rotate_secret"]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
 
     def get_fields(self, request, obj=None):
         fields = list(self.form.Meta.fields)
@@ -241,3 +260,105 @@ class ClientAdmin(admin.ModelAdmin):
 
     class Media:
         js = ("oauth_clients/copy-secret.js",)
+
+
+class ApiKeyAdminForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    resources = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="One per line."
+    )
+    expires_in_days = forms.IntegerField(min_value=1, max_value=3650, initial=365)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "client", "user"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scopes"].choices = [(s, f"{s} — {d}") for s, d in settings.SCOPES.items()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("client") and cleaned.get("scopes") and cleaned.get("expires_in_days"):
+            cleaned["resource_list"] = _lines(cleaned.get("resources", ""))
+            validate_api_key_request(
+                cleaned["client"],
+                cleaned["scopes"],
+                cleaned["resource_list"],
+                timedelta(days=cleaned["expires_in_days"]),
+            )
+        return cleaned
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "client", "user", "scope", "expires", "last_used_at", "revoked_at")
+    list_filter = ("client",)
+    list_select_related = ("client", "user")
+    search_fields = ("name", "client__name", "client__client_id")
+    raw_id_fields = ("user",)
+    actions = ["revoke"]
+    readonly_fields = (
+        "name",
+        "client",
+        "user",
+        "scope",
+        "resource",
+        "expires",
+        "created",
+        "last_used_at",
+        "revoked_at",
+    )
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiKeyAdminForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "client", "user", "scopes", "resources", "expires_in_days"]
+        return list(self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or request.method == "GET"
+
+    def save_model(self, request, obj, form, change):
+        key, raw = create_api_key(
+            form.cleaned_data["client"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            resource=form.cleaned_data["resource_list"],
+            expires_in=timedelta(days=form.cleaned_data["expires_in_days"]),
+            user=form.cleaned_data.get("user"),
+            created_by=request.user,
+        )
+        obj.pk = key.pk
+        obj._issued_key = raw
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the key row was written by create_api_key
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = TemplateResponse(
+            request,
+            "admin/oauth_clients/api_key_once.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Copy the API key now",
+                "key": ApiKey.objects.select_related("client").get(pk=obj.pk),
+                "raw": obj._issued_key,
+                "opts": self.model._meta,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        for key in queryset.filter(revoked_at__isnull=True):
+            revoke_api_key(key)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 from oauth2_provider.settings import oauth2_settings
@@ -34,3 +35,47 @@ class Client(AbstractApplication):
         if not self.algorithm:
             return jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)
         return super().jwk_key
+
+
+class ApiKey(models.Model):
+    """A long-lived access token an admin issues to a service that cannot run an OAuth flow.
+
+    It is an ordinary DOT access token (hashed at rest like every other), so userinfo,
+    introspection and resource servers accept it unchanged; this row names it, shows when
+    it was last used, and revokes it.
+    """
+
+    PREFIX = "mcpk_"  # lets the hot paths recognise API keys without a query
+
+    name = models.CharField(max_length=255)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text="Optional: the key acts for this user (userinfo then describes them).",
+    )
+    access_token = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    token_checksum = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.TextField()
+    resource = models.TextField(blank=True)
+    expires = models.DateTimeField()
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"API key {self.name!r} for {self.client.name}"

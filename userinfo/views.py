@@ -13,6 +13,7 @@ from oauth2_provider.models import get_access_token_model
 
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
+from oauth_clients.api_keys import note_use as note_api_key_use
 from userinfo.claims import claims_for
 
 
@@ -59,6 +60,7 @@ def userinfo(request: HttpRequest) -> JsonResponse:
             "insufficient_scope", "This token was not issued for a user."
         )
         return response
+    note_api_key_use(token_value)
     response = JsonResponse(claims_for(token.user, set(token.scope.split())))
     response["Cache-Control"] = "no-store"
     response["Access-Control-Allow-Origin"] = "*"

@@ -15,6 +15,7 @@ from oauthlib.common import add_params_to_uri
 
 from authserver.oauth.errors import oauth_error
 from authserver.oauth.validator import checksum
+from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 SUPPORTED_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -92,6 +93,7 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         )
         if token is None or not token.is_valid():
             return _no_store({"active": False})
+        note_api_key_use(token_value)
         data = {
             "active": True,
             "iss": settings.ISSUER,
