@@ -234,6 +234,8 @@ CACHES = {
         "LOCATION": "authserver",
     }
 }
+# How long a client read by client_id may be served from the cache (0 disables it).
+CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
     CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 

@@ -4,13 +4,14 @@ import calendar
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 
 from authserver.oauth.errors import oauth_error
@@ -52,7 +53,15 @@ class TokenView(dot_views.TokenView):
             # DOT would route a device_code request to its device flow (a 500 when the
             # body lacks `device_code`); OAuth 2.1 here serves three grants only.
             return oauth_error("unsupported_grant_type", f"Supported grants: {', '.join(SUPPORTED_GRANTS)}.")
-        return _basic_challenge(super().post(request, *args, **kwargs))
+        if app_authorized.has_listeners():
+            return _basic_challenge(super().post(request, *args, **kwargs))
+        # DOT re-reads the token it just issued only to send `app_authorized`; with no
+        # receiver that is a wasted query on every token request.
+        url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return _basic_challenge(response)
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):

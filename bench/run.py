@@ -1,0 +1,378 @@
+"""`make bench`: every hot endpoint under load, against the framework ceiling, in one run.
+
+Starts gunicorn with the production settings (plus a null view, the ceiling) on
+PostgreSQL, seeds clients and a user, mints authorization codes through the real
+login + consent flow, then drives each endpoint with wrk (8 connections by default)
+and prints req/s, p50, p99, errors and the ratio to the ceiling. The table is also
+written to bench/results/latest.json. Any error or non-2xx response fails the run.
+"""
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+PASSWORD = "bench-password-0123456789"  # noqa: S105 (a throwaway user in the bench database)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "10")))
+    parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS", "8")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8765")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "2")))
+    parser.add_argument("--only", help="comma-separated row names")
+    return parser.parse_args()
+
+
+def configure_environment(port: int) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+    os.environ["ISSUER"] = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+
+
+def seed() -> dict:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from oauth2_provider.models import get_application_model
+
+    from oauth_clients.services import create_client
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    Client = get_application_model()
+    get_user_model().objects.create_user("bench", "bench@example.com", PASSWORD)
+    public = create_client(
+        name="bench public",
+        client_type=Client.CLIENT_PUBLIC,
+        grant_type=Client.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=[REDIRECT_URI],
+        allowed_scopes=list(settings.SCOPES),
+    ).client
+    service = create_client(
+        name="bench service", grant_type=Client.GRANT_CLIENT_CREDENTIALS, allowed_scopes=["mcp:tools"]
+    )
+    resource_server = create_client(name="bench resource server", grant_type=Client.GRANT_CLIENT_CREDENTIALS)
+    return {
+        "public_client_id": public.client_id,
+        "service": (service.client.client_id, service.secret),
+        "resource_server": (resource_server.client.client_id, resource_server.secret),
+        "secret_hash": Client.objects.get(pk=service.client.pk).client_secret.split("$", 1)[0],
+    }
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "gunicorn.conf.py"),
+            "authserver.wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/bench/null", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = base64.urlsafe_b64encode(os.urandom(40)).rstrip(b"=").decode()
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+async def mint_codes(
+    base: str, client_id: str, count: int, challenge: str, concurrency: int = 8
+) -> list[str]:
+    """Log in once, then authorize + consent `count` times, through the real pages."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        page = await http.get("/accounts/login/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        await http.post(
+            "/accounts/login/",
+            data={"csrfmiddlewaretoken": csrf, "username": "bench", "password": PASSWORD, "next": "/"},
+            headers={"Referer": f"{base}/accounts/login/"},
+        )
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid profile email mcp:tools",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        codes: list[str] = []
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(n: int) -> None:
+            async with semaphore:
+                query = urlencode({**params, "state": f"s{n}"})
+                consent = await http.get(f"/oauth/authorize?{query}")
+                form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
+                form["allow"] = "true"
+                answer = await http.post(
+                    f"/oauth/authorize?{query}", data=form, headers={"Referer": f"{base}/oauth/authorize"}
+                )
+                location = answer.headers["location"]
+                codes.append(parse_qs(urlsplit(location).query)["code"][0])
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+        return codes
+
+
+def wrk(
+    url: str, args: argparse.Namespace, *, method: str = "GET", headers=(), body: str | None = None
+) -> dict:
+    """One row with a fixed request: GET, or POST of the same form body every time."""
+    script = ROOT / "bench" / "report.lua" if method == "GET" else _static_post_script(body or "")
+    extra: list[str] = []
+    for header in headers:
+        extra += ["-H", header]
+    return _run_wrk(url, args, script, extra, ["", "2", ""])
+
+
+def wrk_with_script(url, args, script: Path, *, bodies: str, capture: str | None = None) -> dict:
+    """One row where every request carries its own body (codes, refresh tokens: single use)."""
+    return _run_wrk(url, args, script, [], [bodies, "2", capture or ""])
+
+
+def _run_wrk(url: str, args: argparse.Namespace, script: Path, extra: list[str], lua_args: list[str]) -> dict:
+    command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "-s", str(script)]
+    command += ["-H", "Content-Type: application/x-www-form-urlencoded", *extra, url, "--", *lua_args]
+    output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
+    match = re.search(r"WRKJSON (\{.*\})", output)
+    if not match:
+        raise SystemExit(f"wrk failed:\n{output}")
+    return json.loads(match.group(1))
+
+
+def _static_post_script(body: str) -> Path:
+    """A copy of report.lua whose requests all carry the same POST body."""
+    source = (ROOT / "bench" / "report.lua").read_text()
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(f"wrk.method = 'POST'\nwrk.body = {json.dumps(body)}\n" + source)
+    return script
+
+
+def post_bodies_script() -> Path:
+    source = (ROOT / "bench" / "report.lua").read_text()
+    script = Path(tempfile.mkdtemp()) / "bodies.lua"
+    script.write_text("wrk.method = 'POST'\n" + source)
+    return script
+
+
+def basic(credentials: tuple[str, str]) -> str:
+    return "Authorization: Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+
+
+def worker_rss_mb(server: subprocess.Popen) -> list[float]:
+    children = subprocess.run(
+        ["pgrep", "-P", str(server.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+        sizes.append(round(kb / 1024, 1))
+    return sizes
+
+
+def row(name: str, result: dict, duration: int, ceiling: float | None) -> dict:
+    seconds = result["duration_us"] / 1e6 or duration
+    rps = result["requests"] / seconds
+    return {
+        "name": name,
+        "rps": round(rps, 1),
+        "p50_ms": round(result["p50_us"] / 1000, 2),
+        "p99_ms": round(result["p99_us"] / 1000, 2),
+        "errors": result["errors"] + result.get("exhausted", 0),
+        "ratio": round(rps / ceiling, 3) if ceiling else 1.0,
+        "requests": result["requests"],
+    }
+
+
+def main() -> int:
+    args = parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is required: apt-get install -y wrk")
+    configure_environment(args.port)
+    seeded = seed()
+    base = f"http://127.0.0.1:{args.port}"
+    server = start_server(args.port, args.workers)
+    only = set(args.only.split(",")) if args.only else None
+    results: list[dict] = []
+    try:
+        ceiling_result = wrk(f"{base}/bench/null", args)
+        ceiling = row("null view (ceiling)", ceiling_result, args.duration, None)
+        results.append(ceiling)
+        top = ceiling["rps"]
+
+        def wanted(name: str) -> bool:
+            return only is None or name in only
+
+        if wanted("client_credentials"):
+            result = wrk(
+                f"{base}/oauth/token",
+                args,
+                method="POST",
+                headers=[basic(seeded["service"])],
+                body="grant_type=client_credentials&scope=mcp%3Atools",
+            )
+            results.append(
+                row(f"client_credentials ({seeded['secret_hash']} secret)", result, args.duration, top)
+            )
+
+        verifier, challenge = pkce_pair()
+        needed = int(top * args.duration * 0.7) + 200
+        codes = asyncio.run(mint_codes(base, seeded["public_client_id"], needed, challenge))
+        access_token = None
+        with tempfile.TemporaryDirectory() as scratch:
+            bodies = Path(scratch) / "codes.txt"
+            bodies.write_text(
+                "\n".join(
+                    urlencode(
+                        {
+                            "grant_type": "authorization_code",
+                            "code": code,
+                            "redirect_uri": REDIRECT_URI,
+                            "client_id": seeded["public_client_id"],
+                            "code_verifier": verifier,
+                        }
+                    )
+                    for code in codes
+                )
+            )
+            capture = Path(scratch) / "refresh-"
+            args_script = post_bodies_script()
+            exchange = wrk_with_script(
+                f"{base}/oauth/token", args, args_script, bodies=str(bodies), capture=str(capture)
+            )
+            results.append(row("authorization_code exchange", exchange, args.duration, top))
+            refresh_tokens = [
+                line for part in Path(scratch).glob("refresh-*") for line in part.read_text().split() if line
+            ]
+            refresh_bodies = Path(scratch) / "refresh.txt"
+            refresh_bodies.write_text(
+                "\n".join(
+                    urlencode(
+                        {
+                            "grant_type": "refresh_token",
+                            "refresh_token": t,
+                            "client_id": seeded["public_client_id"],
+                        }
+                    )
+                    for t in refresh_tokens
+                )
+            )
+            refresh = wrk_with_script(f"{base}/oauth/token", args, args_script, bodies=str(refresh_bodies))
+            results.append(row("refresh_token (rotation)", refresh, args.duration, top))
+
+        import httpx
+
+        spare = asyncio.run(mint_codes(base, seeded["public_client_id"], 1, challenge))[0]
+        access_token = httpx.post(
+            f"{base}/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": spare,
+                "redirect_uri": REDIRECT_URI,
+                "client_id": seeded["public_client_id"],
+                "code_verifier": verifier,
+            },
+        ).json()["access_token"]
+        result = wrk(
+            f"{base}/oauth/introspect",
+            args,
+            method="POST",
+            headers=[basic(seeded["resource_server"])],
+            body=urlencode({"token": access_token}),
+        )
+        results.append(row("introspection", result, args.duration, top))
+        result = wrk(f"{base}/oauth/userinfo", args, headers=[f"Authorization: Bearer {access_token}"])
+        results.append(row("userinfo", result, args.duration, top))
+        result = wrk(f"{base}/oauth/jwks", args)
+        results.append(row("jwks", result, args.duration, top))
+        if httpx.post(f"{base}/oauth/register", json={}).status_code == 404:
+            results.append({"name": "dcr registration", "skipped": "/oauth/register is not mounted"})
+        rss = worker_rss_mb(server)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print_table(results, args, rss)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "duration_s": args.duration,
+                "connections": args.connections,
+                "gunicorn_workers": args.workers,
+                "database": urlsplit(os.environ["DATABASE_URL"]).scheme,
+                "worker_rss_mb": rss,
+                "rows": results,
+            },
+            indent=2,
+        )
+    )
+    failed = [r["name"] for r in results if r.get("errors")]
+    if failed:
+        print(f"FAILED: errors or non-2xx responses in {', '.join(failed)}")
+        return 1
+    return 0
+
+
+def print_table(results: list[dict], args: argparse.Namespace, rss: list[float]) -> None:
+    print(f"\n{args.connections} connections, {args.duration} s per row, gunicorn {args.workers} workers\n")
+    print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
+    for r in results:
+        if "skipped" in r:
+            print(f"{r['name']:42} skipped: {r['skipped']}")
+            continue
+        print(
+            f"{r['name']:42} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{r['errors']:7d} {r['ratio']:6.2f}"
+        )
+    print(f"\nworker RSS after the run (MB): {rss}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
