@@ -5,7 +5,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate bench clean
+.PHONY: run test format bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	DEBUG=false SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-0123456789abcdef} \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# Load test on PostgreSQL (DATABASE_URL, default the local `test` database) with wrk.
+bench: $(VENV)/.installed
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
