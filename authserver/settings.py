@@ -50,13 +50,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "oauth2_provider",
+    "corsheaders",
     "authserver",
     "oauth_clients",
+    "django_ratelimit",
     "userinfo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,6 +177,22 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
 CUSTOM_REDIRECT_SCHEMES = [
     s.lower() for s in env.list("CUSTOM_REDIRECT_SCHEMES", default=["cursor", "vscode"])
 ]
+# --- Dynamic Client Registration (RFC 7591) ---
+DCR_MODE = env.str("DCR_MODE", default="open")
+if DCR_MODE not in ("open", "off"):
+    raise ImproperlyConfigured("DCR_MODE must be 'open' or 'off'")
+DCR_ALLOWED_CUSTOM_SCHEMES = [
+    s.lower() for s in env.list("DCR_ALLOWED_CUSTOM_SCHEMES", default=CUSTOM_REDIRECT_SCHEMES)
+]
+DCR_TRUSTED_REDIRECT_HOSTS = [h.lower() for h in env.list("DCR_TRUSTED_REDIRECT_HOSTS", default=[])]
+DCR_ALLOW_CLIENT_CREDENTIALS = env.bool("DCR_ALLOW_CLIENT_CREDENTIALS", default=False)
+# Per client IP; hosted MCP clients share egress addresses, so keep it generous.
+DCR_RATE_LIMIT = env.str("DCR_RATE_LIMIT", default="120/m")
+DCR_UNUSED_CLIENT_TTL = env.int("DCR_UNUSED_CLIENT_TTL", default=7 * 24 * 3600)
+DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS = env.int(
+    "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS", default=30 * 24 * 3600
+)
+
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
@@ -219,6 +238,11 @@ OAUTH2_PROVIDER = {
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": _AUTH_METHODS,
     "REQUEST_APPROVAL_PROMPT": "force",
+    "DCR_ENABLED": DCR_MODE != "off",
+    # Anonymous registration (MCP clients hold no credential); the policy lives in
+    # oauth_clients/dcr.py and the rate limit on the view.
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS": DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS,
 }
 
 SILENCED_SYSTEM_CHECKS = [
@@ -226,7 +250,22 @@ SILENCED_SYSTEM_CHECKS = [
     # http callbacks for native MCP clients (Claude Code, VS Code, Cursor). Every other
     # http redirect is refused by our redirect URI policy.
     "oauth2_provider.W008",
+    # The in-process cache is the development default; production sets REDIS_URL so that
+    # limits are shared by every worker (documented in README).
+    "django_ratelimit.W001",
+    "django_ratelimit.E003",
 ]
+
+# --- CORS: browser-based MCP clients (MCP Inspector) on the API endpoints only ---
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_URLS_REGEX = (
+    r"^/(\.well-known/(oauth-authorization-server|openid-configuration)(/.*)?"
+    r"|oauth/(register|token|revoke|userinfo|jwks)(/.*)?)$"
+)
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "mcp-protocol-version", "accept"]
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 CACHES = {
     "default": {

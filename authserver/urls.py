@@ -6,6 +6,7 @@ from oauth2_provider import views as dot_views
 from authserver import pages
 from authserver.oauth import views as oauth_views
 from authserver.oauth.metadata import server_metadata
+from oauth_clients.views import RegistrationView
 from userinfo.views import userinfo
 
 # DOT resolves its endpoints by these names in the "oauth2_provider" namespace (for the
@@ -31,6 +32,12 @@ oauth_patterns = [
     re_path(r"^oauth/introspect/?$", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
     re_path(r"^oauth/userinfo/?$", userinfo, name="user-info"),
     re_path(r"^oauth/jwks/?$", dot_views.JwksInfoView.as_view(), name="jwks-info"),
+    re_path(r"^oauth/register/?$", RegistrationView.as_view(), name="dcr-register"),
+    path(
+        "oauth/register/<str:client_id>",
+        dot_views.DynamicClientRegistrationManagementView.as_view(),
+        name="dcr-register-management",
+    ),
 ]
 
 urlpatterns = [

@@ -13,6 +13,7 @@ from oauth2_provider.models import get_access_token_model
 
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
+from authserver.oauth.views import is_registration_token
 from oauth_clients.api_keys import note_use as note_api_key_use
 from userinfo.claims import claims_for
 
@@ -51,7 +52,7 @@ def userinfo(request: HttpRequest) -> JsonResponse:
         .filter(token_checksum=checksum(token_value))
         .first()
     )
-    if token is None or token.expires <= timezone.now():
+    if token is None or token.expires <= timezone.now() or is_registration_token(token):
         return _unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
     if token.user is None or not token.user.is_active:
         # A client_credentials token names no user: there is no one to describe.

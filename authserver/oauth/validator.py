@@ -141,6 +141,11 @@ class OAuth2Validator(DOTValidator):
         super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
         refresh_token = getattr(request, "issued_refresh_token", None)
         access_token = getattr(request, "issued_access_token", None)
+        client = request.client
+        if client.last_used_at is None:
+            # Marks the client as in use, so unused-registration cleanup keeps it.
+            type(client).objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+            client_cache.forget(client.client_id)
         RedeemedCode.objects.create(
             code_checksum=checksum(code),
             application=request.client,

@@ -11,11 +11,13 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 
 from authserver.oauth.errors import oauth_error
 from authserver.oauth.validator import checksum
+from oauth_clients import dcr
 from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -34,6 +36,12 @@ class AuthorizationView(dot_views.AuthorizationView):
         redirect_uri = context.get("redirect_uri") or ""
         context["redirect_host"] = urlsplit(redirect_uri).netloc or redirect_uri
         context["resources"] = (context.get("resource") or "").split()
+        application = context.get("application")
+        if application is not None:
+            context["client_is_dynamic"] = application.registration_source != "manual"
+            context["client_is_known"] = not context["client_is_dynamic"] or dcr.is_trusted_redirect(
+                redirect_uri
+            )
         return context
 
     def redirect(self, redirect_to, application):
@@ -100,7 +108,7 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
             .filter(token_checksum=checksum(token_value))
             .first()
         )
-        if token is None or not token.is_valid():
+        if token is None or not token.is_valid() or is_registration_token(token):
             return _no_store({"active": False})
         note_api_key_use(token_value)
         data = {
@@ -119,6 +127,12 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         if token.resource:
             data["aud"] = token.resource
         return _no_store(data)
+
+
+def is_registration_token(token) -> bool:
+    """RFC 7592 registration access tokens open their client's configuration endpoint and
+    nothing else: never an access token anywhere, never `active` at introspection."""
+    return token.scope == oauth2_settings.DCR_REGISTRATION_SCOPE
 
 
 def _no_store(data: dict) -> JsonResponse:

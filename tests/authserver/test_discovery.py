@@ -43,7 +43,7 @@ def test_document_matches_what_the_server_does(client):
     assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert sorted(doc["scopes_supported"]) == sorted(settings.SCOPES)
-    assert "registration_endpoint" not in doc
+    assert doc["registration_endpoint"] == f"{issuer}/oauth/register"
 
 
 def test_advertised_endpoints_exist(client):

@@ -1,0 +1,67 @@
+"""`/oauth/register`: DOT's RFC 7591 view behind our registration policy."""
+
+import json
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+from oauth2_provider.models import get_application_model
+from oauth2_provider.views import DynamicClientRegistrationView
+
+from authserver.oauth.errors import oauth_error
+from oauth_clients import dcr
+
+Client = get_application_model()
+
+
+def _registration_rate(group: str, request: HttpRequest) -> str:
+    return settings.DCR_RATE_LIMIT
+
+
+@method_decorator(ratelimit(key="ip", rate=_registration_rate, method="POST", block=False), name="post")
+class RegistrationView(DynamicClientRegistrationView):
+    def post(self, request, *args, **kwargs):
+        if getattr(request, "limited", False):
+            return oauth_error(
+                "slow_down", "Too many registrations from this address; retry later.", status=429,
+                headers={"Retry-After": "60"},
+            )  # fmt: skip
+        if request.content_type != "application/json":
+            return oauth_error("invalid_client_metadata", "Send the client metadata as application/json.")
+        if int(request.META.get("CONTENT_LENGTH") or 0) > dcr.MAX_BODY_BYTES:
+            return oauth_error("invalid_client_metadata", f"The body exceeds {dcr.MAX_BODY_BYTES} bytes.")
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            return oauth_error("invalid_client_metadata", "The body must be valid JSON.")
+        if not isinstance(data, dict):
+            return oauth_error("invalid_client_metadata", "The body must be a JSON object.")
+        try:
+            registration = dcr.read_registration(data)
+        except dcr.RegistrationError as error:
+            return oauth_error(error.error, error.description)
+        request._body = json.dumps(registration.body).encode()
+        response = super().post(request, *args, **kwargs)
+        if response.status_code != 201:
+            return response
+        return self._complete(json.loads(response.content), registration)
+
+    def _complete(self, payload: dict, registration: dcr.Registration) -> JsonResponse:
+        scope = " ".join(registration.allowed_scopes)
+        Client.objects.filter(client_id=payload["client_id"]).update(allowed_scopes=scope)
+        # RFC 7591 §3.2.1: echo what was registered (DOT says client_secret_basic for every
+        # confidential client), when, and that an issued secret does not expire.
+        payload["token_endpoint_auth_method"] = registration.auth_method
+        payload["client_id_issued_at"] = int(time.time())
+        payload["scope"] = scope
+        if "authorization_code" in payload["grant_types"]:
+            payload["response_types"] = ["code"]
+        if registration.application_type:
+            payload["application_type"] = registration.application_type
+        if "client_secret" in payload:
+            payload["client_secret_expires_at"] = 0
+        response = JsonResponse(payload, status=201)
+        response["Cache-Control"] = "no-store"
+        return response
