@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -146,7 +147,8 @@ async def mint_codes(
             async with semaphore:
                 query = urlencode({**params, "state": f"s{n}"})
                 consent = await http.get(f"/oauth/authorize?{query}")
-                form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text))
+                fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text)
+                form = {name: unescape(value) for name, value in fields}
                 form["allow"] = "true"
                 answer = await http.post(
                     f"/oauth/authorize?{query}", data=form, headers={"Referer": f"{base}/oauth/authorize"}
