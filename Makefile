@@ -25,7 +25,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=false SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-0123456789abcdef} \
+	DEBUG=false CONN_MAX_AGE=0 SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-0123456789abcdef} \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 # Load test on PostgreSQL (DATABASE_URL, default the local `test` database) with wrk.
