@@ -177,6 +177,11 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
 CUSTOM_REDIRECT_SCHEMES = [
     s.lower() for s in env.list("CUSTOM_REDIRECT_SCHEMES", default=["cursor", "vscode"])
 ]
+# --- Resource indicators (RFC 8707) ---
+# The audience of tokens requested without `resource`: never an unrestricted token.
+DEFAULT_AUDIENCE = env.str("DEFAULT_AUDIENCE", default=ISSUER)
+RESOURCE_REQUIRED = env.bool("RESOURCE_REQUIRED", default=False)
+
 # --- Dynamic Client Registration (RFC 7591) ---
 DCR_MODE = env.str("DCR_MODE", default="open")
 if DCR_MODE not in ("open", "off"):

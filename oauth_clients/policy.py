@@ -75,3 +75,24 @@ def validate_resources(uris: list[str]) -> None:
     problems = [f"{uri}: {problem}" for uri in uris if (problem := resource_problem(uri))]
     if problems:
         raise ValidationError(problems)
+
+
+def normalize_resource(uri: str) -> str:
+    """An origin-only URL names the same resource with or without its trailing slash."""
+    parts = urlsplit(uri)
+    if parts.path in ("", "/") and not parts.query:
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    return uri
+
+
+def resource_target_problem(client, resources: list[str]) -> str | None:
+    """RFC 8707 §2: why this client may not have a token for these resources, if it may not."""
+    if not resources and settings.RESOURCE_REQUIRED:
+        return "This server requires a resource parameter naming the MCP server (RFC 8707)."
+    allowed = {normalize_resource(uri) for uri in (client.allowed_resources or "").split()}
+    for uri in resources:
+        if problem := resource_problem(uri):
+            return f"The resource {uri!r} {problem}."
+        if allowed and normalize_resource(uri) not in allowed:
+            return f"This client may not request tokens for {uri!r}."
+    return None

@@ -15,16 +15,19 @@ import hashlib
 import logging
 from urllib.parse import unquote_plus
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.utils import timezone
 from oauth2_provider.models import AbstractApplication, get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749 import errors
 
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
 from oauth_clients import cache as client_cache
+from oauth_clients import policy
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +194,16 @@ class OAuth2Validator(DOTValidator):
             # BEGIN and COMMIT round trips to the busiest grant.
             return self._save_bearer_token(token, request, *args, **kwargs)
         return super().save_bearer_token(token, request, *args, **kwargs)
+
+    def _check_and_set_request_resource(self, request):
+        super()._check_and_set_request_resource(request)
+        problem = policy.resource_target_problem(request.client, request.resource)
+        if problem:
+            raise errors.CustomOAuth2Error(error="invalid_target", description=problem, request=request)
+        if not request.resource:
+            # RFC 8707: never an unrestricted token; without a resource the token is for
+            # the configured default audience only.
+            request.resource = [settings.DEFAULT_AUDIENCE]
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type != "refresh_token":

@@ -9,15 +9,17 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from authserver.oauth.errors import oauth_error
 from authserver.oauth.validator import checksum
-from oauth_clients import dcr
+from oauth_clients import dcr, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -44,6 +46,23 @@ class AuthorizationView(dot_views.AuthorizationView):
             )
         return context
 
+    def get(self, request, *args, **kwargs):
+        resources = request.GET.getlist("resource")
+        try:
+            _, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError:
+            return super().get(request, *args, **kwargs)  # DOT renders the error
+        application = get_application_model().objects.get(client_id=credentials["client_id"])
+        problem = policy.resource_target_problem(application, resources)
+        if problem:
+            error = CustomOAuth2Error(
+                error="invalid_target", description=problem, state=credentials.get("state")
+            )
+            return self.error_response(
+                OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), application
+            )
+        return super().get(request, *args, **kwargs)
+
     def redirect(self, redirect_to, application):
         # RFC 9207 §2: `iss` belongs in error responses too; DOT adds it to successes only.
         if "iss" not in dict(parse_qsl(urlsplit(redirect_to).query)):
@@ -62,19 +81,28 @@ class TokenView(dot_views.TokenView):
             # body lacks `device_code`); OAuth 2.1 here serves three grants only.
             return oauth_error("unsupported_grant_type", f"Supported grants: {', '.join(SUPPORTED_GRANTS)}.")
         if app_authorized.has_listeners():
-            return _basic_challenge(super().post(request, *args, **kwargs))
+            return _json_errors(_basic_challenge(super().post(request, *args, **kwargs)))
         # DOT re-reads the token it just issued only to send `app_authorized`; with no
         # receiver that is a wasted query on every token request.
         url, headers, body, status = self.create_token_response(request)
         response = HttpResponse(content=body, status=status)
         for name, value in headers.items():
             response[name] = value
-        return _basic_challenge(response)
+        return _json_errors(_basic_challenge(response))
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
     def post(self, request, *args, **kwargs):
         return _basic_challenge(super().post(request, *args, **kwargs))
+
+
+def _json_errors(response):
+    # An OAuth2Error raised while saving the token (e.g. invalid_target) reaches the client
+    # through DOT with oauthlib's headers only; RFC 6749 §5.2 errors are JSON, not cached.
+    if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/html"):
+        response["Content-Type"] = "application/json"
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def _basic_challenge(response):
