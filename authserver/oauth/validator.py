@@ -12,13 +12,20 @@ hook it sits in:
 
 import base64
 import hashlib
+import json
 import logging
+import threading
 from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.utils import timezone
-from oauth2_provider.models import AbstractApplication, get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    AbstractApplication,
+    get_access_token_model,
+    get_grant_model,
+    get_refresh_token_model,
+)
 from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
 from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
@@ -33,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
+Grant = get_grant_model()
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -42,6 +50,9 @@ def checksum(value: str) -> str:
 
 
 class OAuth2Validator(DOTValidator):
+    # One validator serves every request of a worker, threads included.
+    _local = threading.local()
+
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
         available = set(get_scopes_backend().get_available_scopes(application=client, request=request))
         if getattr(request, "response_type", None):
@@ -112,12 +123,34 @@ class OAuth2Validator(DOTValidator):
         # ImproperlyConfigured (a 500 at /token). Sign with our RSA key instead.
         if not request.client.algorithm:
             request.client.algorithm = AbstractApplication.RS256_ALGORITHM
-        return super().finalize_id_token(id_token, token, token_handler, request)
+        jwt_value = super().finalize_id_token(id_token, token, token_handler, request)
+        self.finalize_id_token_and_remember(jwt_value, request)
+        return jwt_value
 
     # --- authorization codes: RFC 6749 §4.1.2 / RFC 9700 §4.5 -------------------------
 
+    # DOT looks the grant up again for every question oauthlib asks about the code (six
+    # queries per exchange); one lookup per request answers them all.
+    def _grant(self, code, client, request):
+        memo = getattr(request, "grant_memo", None)
+        if memo is None or memo[0] != code:
+            grant = Grant.objects.select_related("user").filter(code=code).first()
+            memo = request.grant_memo = (code, grant)
+        grant = memo[1]
+        # A code is only ever good for the client it was issued to.
+        if grant is None or (client is not None and grant.application_id != client.pk):
+            return None
+        return grant
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+        grant = self._grant(code, client, request)
+        if grant is not None and not grant.is_expired():
+            request.scopes = grant.scope.split(" ")
+            request.user = grant.user
+            if grant.nonce:
+                request.nonce = grant.nonce
+            if grant.claims:
+                request.claims = json.loads(grant.claims)
             return True
         redeemed = RedeemedCode.objects.filter(code_checksum=checksum(code), application=client).first()
         if redeemed is not None:
@@ -127,6 +160,38 @@ class OAuth2Validator(DOTValidator):
             logger.warning("authorization code replayed; revoking its tokens", extra={"client_id": client_id})
             redeemed.revoke_issued_tokens()
         return False
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs):
+        request = args[0] if args else kwargs["request"]
+        grant = self._grant(code, client, request)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_code_challenge(self, code, request):
+        grant = self._grant(code, request.client, request)
+        return (grant.code_challenge or None) if grant else None
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._grant(code, request.client, request)
+        return (grant.code_challenge_method or None) if grant else None
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request.client, request)
+        return grant.scope.split() if grant and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request.client, request)
+        return (grant.nonce or None) if grant else None
+
+    def _load_id_token(self, token):
+        # The id_token DOT just signed is still on hand; re-verifying the JWT and two
+        # lookups to find it again would only cost time.
+        issued = getattr(self._local, "issued_id_token", None)
+        if issued is not None and issued[0] == token:
+            return issued[1]
+        return super()._load_id_token(token)
+
+    def finalize_id_token_and_remember(self, jwt_value: str, request) -> None:
+        self._local.issued_id_token = (jwt_value, request.id_token)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
