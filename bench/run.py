@@ -47,6 +47,8 @@ def configure_environment(port: int) -> None:
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
     os.environ["ISSUER"] = f"http://127.0.0.1:{port}"
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # One load generator is one IP: the per-IP registration limit would measure itself.
+    os.environ.setdefault("DCR_RATE_LIMIT", "100000000/m")
     sys.path.insert(0, str(ROOT))
 
 
@@ -178,7 +180,9 @@ def wrk_with_script(url, args, script: Path, *, bodies: str, capture: str | None
 
 def _run_wrk(url: str, args: argparse.Namespace, script: Path, extra: list[str], lua_args: list[str]) -> dict:
     command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration}s", "-s", str(script)]
-    command += ["-H", "Content-Type: application/x-www-form-urlencoded", *extra, url, "--", *lua_args]
+    if "Content-Type: application/json" not in extra:
+        extra = ["-H", "Content-Type: application/x-www-form-urlencoded", *extra]
+    command += [*extra, url, "--", *lua_args]
     output = subprocess.run(command, capture_output=True, text=True, check=False).stdout
     match = re.search(r"WRKJSON (\{.*\})", output)
     if not match:
@@ -332,8 +336,14 @@ def main() -> int:
         results.append(row("userinfo", result, args.duration, top))
         result = wrk(f"{base}/oauth/jwks", args)
         results.append(row("jwks", result, args.duration, top))
-        if httpx.post(f"{base}/oauth/register", json={}).status_code == 404:
-            results.append({"name": "dcr registration", "skipped": "/oauth/register is not mounted"})
+        result = _run_wrk(
+            f"{base}/oauth/register",
+            args,
+            _static_post_script(json.dumps({"client_name": "bench", "redirect_uris": [REDIRECT_URI]})),
+            ["-H", "Content-Type: application/json"],
+            ["", "2", ""],
+        )
+        results.append(row("dcr registration", result, args.duration, top))
         rss = worker_rss_mb(server)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
