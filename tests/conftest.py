@@ -26,6 +26,16 @@ def _test_settings(settings):
     ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_signing_keys():
+    # Each test starts from its own database: never sign with a key an earlier test made.
+    from authserver import keys
+
+    keys.forget()
+    yield
+    keys.forget()
+
+
 def make_user(username: str = "alice", password: str = "correct horse battery", **fields):
     fields.setdefault("email", f"{username}@example.com")
     return get_user_model().objects.create_user(username=username, password=password, **fields)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -17,6 +18,7 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
+from authserver import keys
 from authserver.oauth.errors import oauth_error
 from authserver.oauth.validator import checksum
 from oauth_clients import dcr, policy
@@ -166,4 +168,14 @@ def is_registration_token(token) -> bool:
 def _no_store(data: dict) -> JsonResponse:
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+@require_GET
+def jwks(request):
+    """RFC 7517 key set: pending, active and retiring public keys, each with its `kid`."""
+    response = JsonResponse(keys.published_keyring().jwks())
+    max_age = keys.jwks_max_age()
+    response["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
     return response
