@@ -183,6 +183,12 @@ class OAuth2Validator(DOTValidator):
         grant = self._grant(code, request.client, request)
         return (grant.nonce or None) if grant else None
 
+    def validate_jwt_bearer_token(self, token, scopes, request):
+        # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT
+        # reads as an id_token used as a credential. Ours are RFC 9068 access tokens: they
+        # are recorded like any access token, so check them the same way.
+        return self.validate_bearer_token(token, scopes, request)
+
     def _get_key_for_token(self, token):
         # id_tokens are signed with the shared keys (authserver/keys.py): verify against
         # every published one, so a token signed before a rotation still checks out.
