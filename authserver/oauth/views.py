@@ -19,7 +19,7 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from authserver import keys
-from authserver.oauth.errors import oauth_error
+from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
 from oauth_clients import dcr, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
@@ -121,11 +121,22 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
     """RFC 7662 for resource servers: confidential clients, or a token with `introspection`."""
 
     def unauthenticated_response(self, request, oauthlib_request=None):
+        # RFC 7662 §2.3: 401 both for bad client credentials and for a bearer token that
+        # is invalid or lacks the privilege (RFC 6750 §3 challenge).
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            description = "The bearer token is invalid or lacks the introspection scope."
+            return oauth_error(
+                "invalid_token",
+                description,
+                status=401,
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", description, "introspection")},
+            )
         return oauth_error(
             "invalid_client",
-            "Introspection requires a confidential client's credentials.",
+            "Introspection requires a confidential client's credentials "
+            "or a bearer token with the introspection scope.",
             status=401,
-            headers={"WWW-Authenticate": 'Basic realm="introspection"'},
+            headers={"WWW-Authenticate": 'Basic realm="introspection", Bearer scope="introspection"'},
         )
 
     @staticmethod
