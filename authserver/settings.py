@@ -160,6 +160,9 @@ DEFAULT_SCOPES_DESCRIPTIONS = {
 SCOPES = env.json("SCOPES", default=DEFAULT_SCOPES_DESCRIPTIONS)
 if not isinstance(SCOPES, dict) or not all(isinstance(v, str) for v in SCOPES.values()):
     raise ImproperlyConfigured('SCOPES must be a JSON object {"scope": "description", ...}')
+# Scopes for services, not people: granted only to clients an admin allows them to, never
+# advertised in scopes_supported nor given to self-registered clients.
+SERVICE_SCOPES = ("introspection",)
 DEFAULT_SCOPES = env.list("DEFAULT_SCOPES", default=["openid", "profile", "email", "mcp:tools"])
 if unknown_default_scopes := set(DEFAULT_SCOPES) - set(SCOPES):
     raise ImproperlyConfigured(f"DEFAULT_SCOPES not in SCOPES: {sorted(unknown_default_scopes)}")
