@@ -205,7 +205,9 @@ def test_the_kit_validates_our_tokens_locally(client, tokens, public_client, use
         kit(client, resource="https://other-mcp.example.com/mcp").verify(access)
 
 
-def test_the_kit_in_introspection_mode_sees_revocation(client, tokens, public_client):
+@pytest.mark.parametrize("token_format", ["jwt", "opaque"])
+def test_the_kit_in_introspection_mode_sees_revocation(settings, client, tokens, public_client, token_format):
+    settings.ACCESS_TOKEN_FORMAT = token_format
     rs = make_confidential_client(name="MCP server")
     access = tokens(public_client, resource=MCP)["access_token"]
     verifier = kit(client, mode="introspection", client_id=rs.client_id, client_secret=rs.plain_secret)
@@ -219,3 +221,28 @@ def test_the_kit_in_introspection_mode_sees_revocation(client, tokens, public_cl
 def test_the_kit_in_userinfo_mode_accepts_our_jwts(client, tokens, public_client, user):
     access = tokens(public_client, resource=MCP)["access_token"]
     assert kit(client, mode="userinfo").verify(access).subject == str(user.pk)
+
+
+def test_auto_mode_validates_jwts_locally_and_introspects_opaque_tokens(
+    settings, client, tokens, public_client
+):
+    rs = make_confidential_client(name="MCP server")
+    verifier = kit(client, mode="auto", client_id=rs.client_id, client_secret=rs.plain_secret)
+    assert verifier.verify(tokens(public_client, resource=MCP)["access_token"]).source == "jwt"
+    settings.ACCESS_TOKEN_FORMAT = "opaque"
+    assert verifier.verify(tokens(public_client, resource=MCP)["access_token"]).source == "introspection"
+
+
+def test_userinfo_with_a_jwt_is_one_query(client, tokens, public_client, django_assert_num_queries):
+    access = tokens(public_client, scope="profile mcp:tools")["access_token"]
+    with django_assert_num_queries(1):  # the token by its indexed checksum, joined with its user
+        response = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {access}")
+    assert response.status_code == 200
+
+
+def test_introspection_of_a_jwt_is_one_query(client, tokens, public_client, django_assert_num_queries):
+    rs = make_confidential_client(name="MCP server")
+    access = tokens(public_client, resource=MCP)["access_token"]
+    introspect(client, access, rs)  # the caller's client is now cached
+    with django_assert_num_queries(1):  # the token with its user and client, one indexed lookup
+        assert introspect(client, access, rs).json()["active"] is True
