@@ -29,10 +29,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -107,7 +108,13 @@ class KeyRing:
     def private_key(self, key: SigningKey) -> jwk.JWK:
         private = self._private.get(key.kid)
         if private is None:
-            pem = _fernet().decrypt(key.private_key_encrypted.encode())
+            try:
+                pem = _fernet().decrypt(key.private_key_encrypted.encode())
+            except InvalidToken as error:
+                raise ImproperlyConfigured(
+                    f"SIGNING_KEY_SECRET cannot decrypt signing key {key.kid}: restore the secret "
+                    "the keys were stored with, or run `manage.py rotatekeys --delay 0`."
+                ) from error
             private = jwk.JWK.from_pem(pem)
             private["kid"] = key.kid  # jwcrypto builds the JWS header's kid from it
             self._private[key.kid] = private

@@ -186,6 +186,8 @@ SIGNING_KEY_SECRET = env.str("SIGNING_KEY_SECRET", default=SECRET_KEY)
 # A rotated-in key is published this long before it signs, so every resource server has
 # fetched it by then.
 KEY_ACTIVATION_DELAY = env.int("KEY_ACTIVATION_DELAY", default=3600)
+if KEY_ACTIVATION_DELAY < 0:
+    raise ImproperlyConfigured("KEY_ACTIVATION_DELAY must be 0 or more seconds")
 # Earlier deployments signed id_tokens with this RSA key; if present it becomes the first
 # RS256 signing key (same kid), so id_tokens already issued keep verifying.
 OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="").replace("\\n", "\n")
