@@ -152,6 +152,8 @@ def test_rotatekeys_can_take_a_key_from_a_pem_file(tmp_path, client):
     run("rotatekeys", "--from-pem", str(pem), "--delay", "0")
     assert private.thumbprint() in published_kids(client)
     assert keys.signing_key("ES256")[0].kid == private.thumbprint()
+    with pytest.raises(CommandError, match="already stored"):
+        run("rotatekeys", "--from-pem", str(pem))
     pem.write_text("not a key")
     with pytest.raises(CommandError, match="Cannot use"):
         run("rotatekeys", "--from-pem", str(pem))

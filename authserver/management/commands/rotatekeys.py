@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import IntegrityError
 from jwcrypto import jwk
 
 from authserver import keys
@@ -59,7 +60,10 @@ class Command(BaseCommand):
                 keys.bootstrap(algorithm)  # nothing signs yet: the first key is active at once
                 key = keys.keyring().active[algorithm]
             else:
-                key = keys.rotate(algorithm, timedelta(seconds=delay), private)
+                try:
+                    key = keys.rotate(algorithm, timedelta(seconds=delay), private)
+                except IntegrityError as error:
+                    raise CommandError("That key is already stored (same kid).") from error
             created.append(key)
         pruned = keys.prune()
         if options["json"]:
