@@ -246,3 +246,23 @@ def test_introspection_of_a_jwt_is_one_query(client, tokens, public_client, djan
     introspect(client, access, rs)  # the caller's client is now cached
     with django_assert_num_queries(1):  # the token with its user and client, one indexed lookup
         assert introspect(client, access, rs).json()["active"] is True
+
+
+def test_the_mcp_sdk_token_verifier_accepts_our_jwts(client, tokens, public_client, user):
+    pytest.importorskip("mcp")
+    import asyncio
+
+    from resource_server import MCPTokenVerifier
+
+    access = tokens(public_client, resource=MCP)["access_token"]
+    verifier = kit(client)
+    verifier.verify(access)  # fetch metadata and keys synchronously (the test transport is sync)
+    result = asyncio.run(MCPTokenVerifier(verifier).verify_token(access))
+    assert result.client_id == public_client.client_id
+    assert result.subject == str(user.pk)
+    assert result.resource == MCP
+    assert "mcp:tools" in result.scopes
+    assert (
+        asyncio.run(MCPTokenVerifier(kit(client, resource="https://x.example/mcp")).verify_token(access))
+        is None
+    )
