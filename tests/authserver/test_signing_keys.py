@@ -2,6 +2,7 @@
 validation, and the upgrade path from the old OIDC RSA key."""
 
 import json
+import threading
 import time
 from datetime import timedelta
 from io import StringIO
@@ -177,3 +178,32 @@ def test_a_pending_key_never_signs(settings, client, tokens, public_client):
     keys.rotate("ES256", timedelta(hours=1))
     pending = SigningKey.objects.get(activates_at__gt=timezone.now())
     assert kid_of(tokens(public_client)["access_token"]) != pending.kid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nodes_starting_together_agree_on_one_key():
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database that serves concurrent writers")
+    barrier = threading.Barrier(4)
+    kids, errors = [], []
+
+    def node():
+        try:
+            barrier.wait()
+            keys.forget()
+            kids.append(keys.signing_key("ES256")[0].kid)
+        except Exception as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=node) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(set(kids)) == 1
+    assert SigningKey.objects.filter(algorithm="ES256").count() == 1
