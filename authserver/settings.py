@@ -287,7 +287,7 @@ CACHES = {
 # How long a client read by client_id may be served from the cache (0 disables it).
 CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES["default"] = {"BACKEND": "authserver.cache.RedisCache", "LOCATION": REDIS_URL}
 
 LOGGING = {
     "version": 1,
