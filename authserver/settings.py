@@ -97,6 +97,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
         "DB_SERVER_SIDE_BINDING", default=True
     )
+# client_credentials tokens are committed without waiting for the WAL flush (PostgreSQL
+# only): a crash may lose the last fraction of a second of them, and the service simply
+# fetches another. Every other write (codes, refresh rotation, revocation) stays durable.
+CLIENT_CREDENTIALS_ASYNC_COMMIT = env.bool("CLIENT_CREDENTIALS_ASYNC_COMMIT", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Users' passwords use Django's first hasher (PBKDF2); the last one is for client secrets

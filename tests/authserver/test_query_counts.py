@@ -5,11 +5,21 @@ transactions). A change that adds a query to a hot path makes one of these fail 
 to say why in the commit that raises the number.
 """
 
+import hashlib
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import get_access_token_model
 
 from tests.conftest import Pkce, authorize_params, basic_auth, form_post, make_confidential_client
+
+AccessToken = get_access_token_model()
+
+
+def checksum(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @pytest.fixture
@@ -35,11 +45,29 @@ def client_credentials(client, service):
 
 @pytest.mark.django_db
 def test_client_credentials_is_one_insert_once_the_client_is_cached(
-    client, service, django_assert_max_num_queries
+    client, service, settings, django_assert_max_num_queries
 ):
+    settings.CLIENT_CREDENTIALS_ASYNC_COMMIT = False
     assert client_credentials(client, service).status_code == 200
     with django_assert_max_num_queries(1):
         assert client_credentials(client, service).status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+@pytest.mark.django_db
+def test_client_credentials_tokens_skip_the_wal_flush_and_nothing_else_does(
+    client, service, public_client, tokens
+):
+    with CaptureQueriesContext(connection) as issued:
+        response = client_credentials(client, service)
+    assert response.status_code == 200
+    statements = [q["sql"] for q in issued.captured_queries]
+    assert "SET LOCAL synchronous_commit TO OFF" in statements
+    assert AccessToken.objects.filter(token_checksum=checksum(response.json()["access_token"])).exists()
+
+    with CaptureQueriesContext(connection) as code_flow:
+        tokens(public_client)
+    assert not [q for q in code_flow.captured_queries if "synchronous_commit" in q["sql"]]
 
 
 @pytest.mark.django_db
