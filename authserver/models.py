@@ -25,3 +25,35 @@ class RedeemedCode(models.Model):
             get_refresh_token_model().revoke_family(self.token_family)
         if self.access_token_checksum:
             get_access_token_model().objects.filter(token_checksum=self.access_token_checksum).delete()
+
+
+class SigningKey(models.Model):
+    """A key that signs JWT access tokens and id_tokens, shared by every node.
+
+    The private key is stored encrypted (Fernet, with a key derived from
+    ``SIGNING_KEY_SECRET``); ``kid`` is its RFC 7638 thumbprint. A key is published in the
+    JWKS from creation, signs from ``activates_at`` until ``retires_at`` (when its successor
+    takes over) and stays published until every token it signed has expired. See
+    ``authserver/keys.py``.
+    """
+
+    ES256 = "ES256"
+    RS256 = "RS256"
+    ALGORITHM_CHOICES = [(ES256, "ES256 (ECDSA P-256)"), (RS256, "RS256 (RSA 2048)")]
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8, choices=ALGORITHM_CHOICES)
+    public_jwk = models.JSONField()
+    private_key_encrypted = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    activates_at = models.DateTimeField(db_index=True)
+    retires_at = models.DateTimeField(null=True, blank=True)
+    # Set on the first key of an algorithm only: the unique constraint makes two nodes that
+    # start together on an empty table agree on one key instead of creating two.
+    bootstrap_for = models.CharField(max_length=8, unique=True, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["algorithm", "activates_at"]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} key {self.kid}"

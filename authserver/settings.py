@@ -9,8 +9,6 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from authserver.keys import load_or_create_rsa_pem
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -160,10 +158,15 @@ DEFAULT_SCOPES_DESCRIPTIONS = {
     "offline_access": "Stay connected when you are not using the app",
     "mcp:tools": "Use the tools of the MCP servers",
     "mcp:resources": "Read the resources of the MCP servers",
+    "mcp:write": "Change data through the tools of the MCP servers",
+    "introspection": "Check access tokens (for resource servers)",
 }
 SCOPES = env.json("SCOPES", default=DEFAULT_SCOPES_DESCRIPTIONS)
 if not isinstance(SCOPES, dict) or not all(isinstance(v, str) for v in SCOPES.values()):
     raise ImproperlyConfigured('SCOPES must be a JSON object {"scope": "description", ...}')
+# Scopes for services, not people: granted only to clients an admin allows them to, never
+# advertised in scopes_supported nor given to self-registered clients.
+SERVICE_SCOPES = ("introspection",)
 DEFAULT_SCOPES = env.list("DEFAULT_SCOPES", default=["openid", "profile", "email", "mcp:tools"])
 if unknown_default_scopes := set(DEFAULT_SCOPES) - set(SCOPES):
     raise ImproperlyConfigured(f"DEFAULT_SCOPES not in SCOPES: {sorted(unknown_default_scopes)}")
@@ -175,11 +178,26 @@ REFRESH_TOKEN_EXPIRE_SECONDS = env.int("REFRESH_TOKEN_EXPIRE_SECONDS", default=3
 # inside this window gets the same new pair instead of tripping reuse detection.
 REFRESH_TOKEN_GRACE_SECONDS = env.int("REFRESH_TOKEN_GRACE_SECONDS", default=30)
 
+# --- Signed tokens (RFC 9068 access tokens, id_tokens) and their keys (authserver/keys.py) ---
+ACCESS_TOKEN_FORMAT = env.str("ACCESS_TOKEN_FORMAT", default="jwt")
+if ACCESS_TOKEN_FORMAT not in ("jwt", "opaque"):
+    raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'jwt' or 'opaque'")
+ACCESS_TOKEN_SIGNING_ALG = env.str("ACCESS_TOKEN_SIGNING_ALG", default="ES256")
+if ACCESS_TOKEN_SIGNING_ALG not in ("ES256", "RS256"):
+    raise ImproperlyConfigured("ACCESS_TOKEN_SIGNING_ALG must be 'ES256' or 'RS256'")
+# Private keys are stored encrypted with a key derived from this secret.
+SIGNING_KEY_SECRET = env.str("SIGNING_KEY_SECRET", default=SECRET_KEY)
+# A rotated-in key is published this long before it signs, so every resource server has
+# fetched it by then.
+KEY_ACTIVATION_DELAY = env.int("KEY_ACTIVATION_DELAY", default=3600)
+if KEY_ACTIVATION_DELAY < 0:
+    raise ImproperlyConfigured("KEY_ACTIVATION_DELAY must be 0 or more seconds")
+# Earlier deployments signed id_tokens with this RSA key; if present it becomes the first
+# RS256 signing key (same kid), so id_tokens already issued keep verifying.
 OIDC_RSA_PRIVATE_KEY = env.str("OIDC_RSA_PRIVATE_KEY", default="").replace("\\n", "\n")
-if not OIDC_RSA_PRIVATE_KEY:
-    OIDC_RSA_PRIVATE_KEY = load_or_create_rsa_pem(
-        Path(env.str("OIDC_RSA_PRIVATE_KEY_FILE", default=str(BASE_DIR / "var" / "oidc-rsa.pem")))
-    )
+_legacy_rsa_file = Path(env.str("OIDC_RSA_PRIVATE_KEY_FILE", default=str(BASE_DIR / "var" / "oidc-rsa.pem")))
+if not OIDC_RSA_PRIVATE_KEY and _legacy_rsa_file.is_file():
+    OIDC_RSA_PRIVATE_KEY = _legacy_rsa_file.read_text()
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_clients.Client"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
@@ -246,7 +264,13 @@ OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": ISSUER,
     "OIDC_USERINFO_ENDPOINT": f"{ISSUER}/oauth/userinfo",
-    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    # DOT offers RS256 and jwks_uri only when this is non-empty; our keys live in the
+    # database instead, and every place DOT would read a PEM from here is overridden
+    # (oauth_clients.models.Client.jwk_key, the validator, the JWKS view).
+    "OIDC_RSA_PRIVATE_KEY": "keys are in the database: authserver/keys.py",
+    # JWT access tokens; refresh tokens stay random strings.
+    "ACCESS_TOKEN_GENERATOR": "authserver.oauth.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": _AUTH_METHODS,
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],

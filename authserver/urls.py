@@ -31,7 +31,7 @@ oauth_patterns = [
     re_path(r"^oauth/revoke/?$", oauth_views.RevokeTokenView.as_view(), name="revoke-token"),
     re_path(r"^oauth/introspect/?$", oauth_views.IntrospectTokenView.as_view(), name="introspect"),
     re_path(r"^oauth/userinfo/?$", userinfo, name="user-info"),
-    re_path(r"^oauth/jwks/?$", dot_views.JwksInfoView.as_view(), name="jwks-info"),
+    re_path(r"^oauth/jwks/?$", oauth_views.jwks, name="jwks-info"),
     re_path(r"^oauth/register/?$", RegistrationView.as_view(), name="dcr-register"),
     path(
         "oauth/register/<str:client_id>",

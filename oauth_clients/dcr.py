@@ -133,10 +133,12 @@ def read_registration(data: dict) -> Registration:
     scope = data.get("scope") or ""
     if not isinstance(scope, str):
         raise _bad("scope must be a space-separated string")
-    requested = [s for s in scope.split() if s in settings.SCOPES]
     # Every advertised scope is grantable: Claude asks for the whole scopes_supported
-    # list, and the user still consents to what the token carries.
-    allowed = requested or list(settings.SCOPES)
+    # list, and the user still consents to what the token carries. Service scopes
+    # (introspection) are for clients an admin registers.
+    advertised = [s for s in settings.SCOPES if s not in settings.SERVICE_SCOPES]
+    requested = [s for s in scope.split() if s in advertised]
+    allowed = requested or advertised
 
     body = {
         "client_name": name,

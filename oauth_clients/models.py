@@ -1,8 +1,6 @@
 from django.conf import settings
 from django.db import models
 from oauth2_provider.models import AbstractApplication
-from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.utils import jwk_from_pem
 
 
 class Client(AbstractApplication):
@@ -30,10 +28,13 @@ class Client(AbstractApplication):
 
     @property
     def jwk_key(self):
-        # DOT's createapplication leaves `algorithm` blank, and DOT then refuses to sign
-        # or verify an id_token (a 500 at /token). Blank means our RS256 key.
-        if not self.algorithm:
-            return jwk_from_pem(oauth2_settings.OIDC_RSA_PRIVATE_KEY)
+        # id_tokens are signed with the deployment's current RS256 key from the database
+        # (authserver/keys.py). DOT's createapplication leaves `algorithm` blank, which
+        # means the same key here instead of a 500 at /token.
+        if self.algorithm in ("", self.RS256_ALGORITHM):
+            from authserver.keys import ID_TOKEN_ALGORITHM, signing_key
+
+            return signing_key(ID_TOKEN_ALGORITHM)[1]
         return super().jwk_key
 
 

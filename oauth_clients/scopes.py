@@ -1,5 +1,6 @@
 """Which scopes a client may ask for: its own list, else the configured defaults."""
 
+from django.conf import settings
 from oauth2_provider.scopes import SettingsScopes
 from oauth2_provider.settings import oauth2_settings
 
@@ -16,8 +17,8 @@ def allowed_scopes(application) -> list[str]:
 class ClientScopes(SettingsScopes):
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
         if application is None:
-            # Discovery's `scopes_supported`: everything the deployment offers.
-            return oauth2_settings._SCOPES
+            # Discovery's `scopes_supported`: everything the deployment offers to users.
+            return [scope for scope in oauth2_settings._SCOPES if scope not in settings.SERVICE_SCOPES]
         return allowed_scopes(application)
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):

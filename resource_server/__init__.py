@@ -10,7 +10,9 @@ Protect your MCP server in five lines::
 
 The middleware serves ``/.well-known/oauth-protected-resource/mcp`` (RFC 9728), answers 401/403
 with RFC 6750 challenges pointing at it, 503 while the AS is unreachable, and hands the app a
-:class:`TokenInfo` in ``scope["auth"]``. With the MCP Python SDK, pass
+:class:`TokenInfo` in ``scope["auth"]``. ``tool_scopes={"add_note": ["mcp:write"]}`` adds
+per-tool scopes: a ``tools/call`` without them gets one 403 naming every scope it needs.
+``examples/mcp_server`` is a complete server built this way. With the MCP Python SDK, pass
 ``MCPTokenVerifier(verifier)`` as its ``token_verifier`` instead (see :mod:`.mcp_sdk`).
 
 Without a framework: ``info = verifier.verify(token)`` (or ``await verifier.averify(token)``),

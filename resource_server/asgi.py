@@ -41,6 +41,9 @@ class BearerAuthMiddleware:
     """Require a valid bearer token (and ``required_scopes``) for every path but public ones.
 
     ``public_paths`` entries match exactly, or as a prefix when they end with ``/``.
+    ``tool_scopes`` maps MCP tool names to the extra scopes a ``tools/call`` of them needs;
+    a token without them gets one 403 challenge naming every scope the call needs
+    (``required_scopes`` included), so the client can ask for a token that can make it.
     """
 
     def __init__(
@@ -52,8 +55,12 @@ class BearerAuthMiddleware:
         public_paths: Iterable[str] = (),
         serve_metadata: bool = True,
         metadata: Mapping[str, Any] | None = None,
+        tool_scopes: Mapping[str, Iterable[str]] | None = None,
+        max_body_bytes: int = 4_000_000,
     ) -> None:
         self.app = app
+        self.tool_scopes = {name: check_scopes(scopes) for name, scopes in (tool_scopes or {}).items()}
+        self.max_body_bytes = max_body_bytes
         self.verifier = verifier
         config = verifier.config
         self.required_scopes = check_scopes(required_scopes)
@@ -81,9 +88,36 @@ class BearerAuthMiddleware:
         if isinstance(outcome, ErrorResponse):
             await _send_error(scope, send, outcome)
             return
+        if self.tool_scopes and kind == "http" and scope.get("method") == "POST":
+            body = await _read_body(receive, self.max_body_bytes)
+            if body is None:
+                await _send(send, 413, [(b"content-type", b"application/json")], b'{"error":"too_large"}')
+                return
+            needed = self._call_scopes(body)
+            if needed and not outcome.has_scopes(needed):
+                await _send_error(
+                    scope, send, challenges.insufficient_scope(self.resource_metadata_url, needed)
+                )
+                return
+            receive = _replay(body, receive)
         state = dict(scope.get("state") or {})
         state["auth"] = outcome
         await self.app({**scope, "auth": outcome, "state": state}, receive, send)
+
+    def _call_scopes(self, body: bytes) -> tuple[str, ...]:
+        """Every scope a JSON-RPC ``tools/call`` (or a batch of them) needs; () otherwise."""
+        try:
+            message = json.loads(body)
+        except ValueError:
+            return ()  # the MCP server answers the parse error itself
+        needed: list[str] = []
+        for call in message if isinstance(message, list) else [message]:
+            if isinstance(call, dict) and call.get("method") == "tools/call":
+                params = call.get("params")
+                name = params.get("name") if isinstance(params, dict) else None
+                if isinstance(name, str) and name in self.tool_scopes:
+                    needed += [*self.required_scopes, *self.tool_scopes[name]]
+        return tuple(dict.fromkeys(needed))
 
     def _is_public(self, path: str) -> bool:
         if path in self._public_exact:
@@ -139,6 +173,33 @@ class BearerAuthMiddleware:
         await _send(
             send, 200, headers, b"" if method == "HEAD" else self._metadata_body, len(self._metadata_body)
         )
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None beyond ``limit`` bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)  # the client went away; the app sees an empty body
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # e.g. http.disconnect
+
+    return replay
 
 
 def _local_path(scope: Scope) -> str:

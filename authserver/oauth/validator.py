@@ -32,6 +32,7 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
+from authserver import keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
 from oauth_clients import cache as client_cache
@@ -121,7 +122,7 @@ class OAuth2Validator(DOTValidator):
 
     def finalize_id_token(self, id_token, token, token_handler, request):
         # DOT's createapplication leaves `algorithm` blank; signing would then raise
-        # ImproperlyConfigured (a 500 at /token). Sign with our RSA key instead.
+        # ImproperlyConfigured (a 500 at /token). Sign with our RS256 key instead.
         if not request.client.algorithm:
             request.client.algorithm = AbstractApplication.RS256_ALGORITHM
         jwt_value = super().finalize_id_token(id_token, token, token_handler, request)
@@ -182,6 +183,17 @@ class OAuth2Validator(DOTValidator):
     def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
         grant = self._grant(code, request.client, request)
         return (grant.nonce or None) if grant else None
+
+    def validate_jwt_bearer_token(self, token, scopes, request):
+        # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT
+        # reads as an id_token used as a credential. Ours are RFC 9068 access tokens: they
+        # are recorded like any access token, so check them the same way.
+        return self.validate_bearer_token(token, scopes, request)
+
+    def _get_key_for_token(self, token):
+        # id_tokens are signed with the shared keys (authserver/keys.py): verify against
+        # every published one, so a token signed before a rotation still checks out.
+        return keys.keyring().public_keyset()
 
     def _load_id_token(self, token):
         # The id_token DOT just signed is still on hand; re-verifying the JWT and two
@@ -270,6 +282,10 @@ class OAuth2Validator(DOTValidator):
         return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _check_and_set_request_resource(self, request):
+        # Settled once per request: the JWT access token generator needs the audience
+        # before the token is saved, and the answer must not change in between.
+        if getattr(request, "resource_settled", False):
+            return
         super()._check_and_set_request_resource(request)
         problem = policy.resource_target_problem(request.client, request.resource)
         if problem:
@@ -278,6 +294,7 @@ class OAuth2Validator(DOTValidator):
             # RFC 8707: never an unrestricted token; without a resource the token is for
             # the configured default audience only.
             request.resource = [settings.DEFAULT_AUDIENCE]
+        request.resource_settled = True
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type != "refresh_token":

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
@@ -17,7 +18,8 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from authserver.oauth.errors import oauth_error
+from authserver import keys
+from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
 from oauth_clients import dcr, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
@@ -119,11 +121,22 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
     """RFC 7662 for resource servers: confidential clients, or a token with `introspection`."""
 
     def unauthenticated_response(self, request, oauthlib_request=None):
+        # RFC 7662 §2.3: 401 both for bad client credentials and for a bearer token that
+        # is invalid or lacks the privilege (RFC 6750 §3 challenge).
+        if request.headers.get("Authorization", "").lower().startswith("bearer "):
+            description = "The bearer token is invalid or lacks the introspection scope."
+            return oauth_error(
+                "invalid_token",
+                description,
+                status=401,
+                headers={"WWW-Authenticate": bearer_challenge("invalid_token", description, "introspection")},
+            )
         return oauth_error(
             "invalid_client",
-            "Introspection requires a confidential client's credentials.",
+            "Introspection requires a confidential client's credentials "
+            "or a bearer token with the introspection scope.",
             status=401,
-            headers={"WWW-Authenticate": 'Basic realm="introspection"'},
+            headers={"WWW-Authenticate": 'Basic realm="introspection", Bearer scope="introspection"'},
         )
 
     @staticmethod
@@ -166,4 +179,14 @@ def is_registration_token(token) -> bool:
 def _no_store(data: dict) -> JsonResponse:
     response = JsonResponse(data)
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_not_required
+@require_GET
+def jwks(request):
+    """RFC 7517 key set: pending, active and retiring public keys, each with its `kid`."""
+    response = JsonResponse(keys.published_keyring().jwks())
+    max_age = keys.jwks_max_age()
+    response["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
     return response

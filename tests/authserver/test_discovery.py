@@ -42,7 +42,7 @@ def test_document_matches_what_the_server_does(client):
     assert "none" in doc["token_endpoint_auth_methods_supported"]
     assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert sorted(doc["scopes_supported"]) == sorted(settings.SCOPES)
+    assert sorted(doc["scopes_supported"]) == sorted(set(settings.SCOPES) - set(settings.SERVICE_SCOPES))
     assert doc["registration_endpoint"] == f"{issuer}/oauth/register"
 
 

@@ -35,5 +35,6 @@ def test_jwks_is_public_and_cacheable(client):
     response = client.get("/oauth/jwks")
     assert response.status_code == 200
     assert "max-age" in response["Cache-Control"]
-    assert response.json()["keys"][0]["kty"] == "RSA"
-    assert "d" not in response.json()["keys"][0]
+    published = response.json()["keys"]
+    assert {key["kty"] for key in published} == {"RSA", "EC"}  # id_tokens, access tokens
+    assert all("d" not in key and key["kid"] and key["use"] == "sig" for key in published)

@@ -122,6 +122,8 @@ def test_user_token_without_introspection_scope_cannot_introspect(client, tokens
         client, "/oauth/introspect", {"token": access}, HTTP_AUTHORIZATION=f"Bearer {access}"
     )
     assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert 'scope="introspection"' in response["WWW-Authenticate"]
 
 
 def test_revoke_access_token_then_userinfo_is_401(client, tokens, public_client):

@@ -83,6 +83,31 @@ def test_default_scopes_must_be_configured_scopes():
     assert "DEFAULT_SCOPES not in SCOPES" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("ACCESS_TOKEN_FORMAT", "macaroon", "ACCESS_TOKEN_FORMAT must be 'jwt' or 'opaque'"),
+        ("ACCESS_TOKEN_SIGNING_ALG", "HS256", "ACCESS_TOKEN_SIGNING_ALG must be 'ES256' or 'RS256'"),
+        ("KEY_ACTIVATION_DELAY", "-1", "KEY_ACTIVATION_DELAY must be 0 or more"),
+    ],
+)
+def test_token_signing_settings_are_checked(name, value, message):
+    result = load_setting(name, **{**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_legacy_oidc_key_file_is_read_but_never_created(tmp_path):
+    missing = tmp_path / "oidc-rsa.pem"
+    result = load_setting("OIDC_RSA_PRIVATE_KEY", **PRODUCTION_ENV, OIDC_RSA_PRIVATE_KEY_FILE=str(missing))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+    assert not missing.exists()
+    missing.write_text("-----BEGIN PRIVATE KEY-----\nlegacy\n")
+    result = load_setting("OIDC_RSA_PRIVATE_KEY", **PRODUCTION_ENV, OIDC_RSA_PRIVATE_KEY_FILE=str(missing))
+    assert "legacy" in result.stdout
+
+
 def test_deploy_check_passes_with_production_environment():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -316,3 +316,23 @@ def test_no_cors_on_pages(client):
     for path in ("/oauth/authorize", "/accounts/login/"):
         response = client.get(path, HTTP_ORIGIN="https://evil.example")
         assert "Access-Control-Allow-Origin" not in response
+
+
+def test_self_registered_clients_never_get_the_introspection_scope(client):
+    # A token with `introspection` could read every other token's subject and scopes.
+    response = client.post(
+        "/oauth/register",
+        {
+            "client_name": "greedy",
+            "redirect_uris": ["http://127.0.0.1:5000/cb"],
+            "scope": "mcp:tools introspection",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    registered = Client.objects.get(client_id=response.json()["client_id"])
+    assert registered.allowed_scopes.split() == ["mcp:tools"]
+    assert (
+        "introspection"
+        not in client.get("/.well-known/oauth-authorization-server").json()["scopes_supported"]
+    )

@@ -245,3 +245,57 @@ def test_compat_redirects_fail_closed_when_metadata_is_unavailable(fake_as, make
     fake_as.down.add("/.well-known/oauth-authorization-server")
     response = call(AuthServerRedirects(None, make_verifier()), "GET", "/authorize")
     assert response.status_code == 503
+
+
+async def body_echo_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def tools_call(name: str, request_id: int = 1) -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": {}},
+    }
+
+
+def test_tool_scopes_challenge_names_every_scope_the_call_needs(fake_as, make_verifier):
+    app = BearerAuthMiddleware(
+        body_echo_app,
+        make_verifier("jwt"),
+        required_scopes=["mcp:tools"],
+        tool_scopes={"write_note": ["mcp:write"]},
+    )
+    reader = fake_as.mint(scope="mcp:tools")
+    refused = call(app, "POST", "/mcp", token=reader, json=tools_call("write_note"))
+    assert refused.status_code == 403
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+    assert 'scope="mcp:tools mcp:write"' in refused.headers["www-authenticate"]
+    assert f'resource_metadata="{PRM_URL}"' in refused.headers["www-authenticate"]
+    # A batch is refused if any call in it needs more.
+    batch = [tools_call("read_note", 1), tools_call("write_note", 2)]
+    assert call(app, "POST", "/mcp", token=reader, json=batch).status_code == 403
+    # Other calls pass, and the app receives the body the middleware read.
+    allowed = call(app, "POST", "/mcp", token=reader, json=tools_call("read_note"))
+    assert allowed.status_code == 200 and allowed.json() == tools_call("read_note")
+    assert call(app, "POST", "/mcp", token=reader, content=b"{not json").status_code == 200
+    writer = fake_as.mint(scope="mcp:tools mcp:write")
+    assert call(app, "POST", "/mcp", token=writer, json=tools_call("write_note")).json()["id"] == 1
+
+
+def test_tool_scopes_bound_the_body_they_read(fake_as, make_verifier):
+    app = BearerAuthMiddleware(
+        body_echo_app, make_verifier("jwt"), tool_scopes={"write_note": ["mcp:write"]}, max_body_bytes=100
+    )
+    response = call(app, "POST", "/mcp", token=fake_as.mint(), content=b"x" * 101)
+    assert response.status_code == 413
