@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("authserver", "0001_initial"),
+        ("authserver", "0002_signing_keys"),
         ("oauth2_provider", "0022_refreshtoken_token_family_index"),
     ]
 
