@@ -24,9 +24,10 @@ def checksum(token: str) -> str:
 
 @pytest.fixture
 def crowd(public_client, tokens):
-    """Other users' and other grants' tokens in the tables, so a per-row query would show."""
+    """Other grants' tokens in the tables, so a per-row query would show. (With `openid`,
+    so the first id_token's signing key already exists: that is a once-per-deployment write.)"""
     for _ in range(5):
-        tokens(public_client, scope="mcp:tools")
+        tokens(public_client)
 
 
 @pytest.fixture
