@@ -17,6 +17,7 @@ from oauth2_provider.models import get_application_model
 
 from oauth_clients import policy
 from oauth_clients.api_keys import create_api_key, revoke_api_key, validate_api_key_request
+from oauth_clients.assertions import PRIVATE_KEY_JWT
 from oauth_clients.initial_access import create_initial_access_token
 from oauth_clients.models import ApiKey, InitialAccessToken
 from oauth_clients.secrets import new_client_secret
@@ -177,6 +178,9 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.display(description="Client secret")
     def secret_status(self, obj) -> str:
+        if obj.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+            keys = obj.jwks_uri or "the keys in its registration"
+            return f"None: authenticates with signed assertions (private_key_jwt), verified with {keys}."
         if obj.client_type != Client.CLIENT_CONFIDENTIAL:
             return "None (public client: PKCE only)"
         status = "Set; stored hashed, never shown again. Use the “Rotate secret” action for a new one."

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException
-from oauth2_provider.cimd import CIMDError
+from oauth2_provider.cimd import CIMDError, _validate_client_id_url
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,28 @@ JWKS_CACHE_SECONDS = (300, 3600)  # bounds on a jwks_uri's Cache-Control
 
 class AssertionError_(Exception):  # noqa: N801 (not the builtin)
     """Why a client assertion was refused (logged, never sent: the client gets invalid_client)."""
+
+
+def read_client_keys(metadata: dict) -> tuple[dict | None, str]:
+    """The `jwks` or `jwks_uri` of RFC 7591 client metadata, checked; ValueError if unusable."""
+    jwks, jwks_uri = metadata.get("jwks"), metadata.get("jwks_uri")
+    if jwks is not None and jwks_uri is not None:
+        raise ValueError("jwks and jwks_uri must not both be present (RFC 7591 §2)")
+    if jwks is not None:
+        keys = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) for k in keys):
+            raise ValueError("jwks must be a JWK Set with at least one key")
+        for key in keys:
+            if key.get("kty") not in ("RSA", "EC", "OKP") or "d" in key or "k" in key:
+                raise ValueError("jwks must hold public RSA, EC or OKP keys only")
+        return {"keys": keys}, ""
+    if isinstance(jwks_uri, str):
+        try:
+            _validate_client_id_url(jwks_uri)  # https, a host and a path, no userinfo or fragment
+        except CIMDError as error:
+            raise ValueError(f"jwks_uri: {error}") from error
+        return None, jwks_uri
+    raise ValueError("private_key_jwt needs jwks or jwks_uri")
 
 
 def presents_assertion(request) -> bool:
@@ -131,7 +153,7 @@ def _client_keys(client, refresh: bool) -> jwk.JWKSet:
 
 
 def _fetch_jwks(uri: str, refresh: bool) -> dict:
-    from oauth_clients.cimd import MetadataDocumentFetcher  # noqa: PLC0415 (cimd imports settings-heavy DOT)
+    from oauth_clients.cimd import MetadataDocumentFetcher  # noqa: PLC0415 (cimd imports this module)
 
     key = "client-jwks:" + hashlib.sha256(uri.encode()).hexdigest()
     if not refresh and (cached := cache.get(key)) is not None:

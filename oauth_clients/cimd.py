@@ -33,13 +33,13 @@ from oauth2_provider.cimd import CIMDError, SafeMetadataFetcher, _validate_clien
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 
+from oauth_clients import assertions, dcr
 from oauth_clients import cache as client_cache
-from oauth_clients import dcr
 
 logger = logging.getLogger(__name__)
 
 SUPPORTED_GRANTS = ("authorization_code", "refresh_token")
-PRIVATE_KEY_JWT = "private_key_jwt"  # noqa: S105 (a method name)
+PRIVATE_KEY_JWT = assertions.PRIVATE_KEY_JWT
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 
 _captured = threading.local()
@@ -121,34 +121,15 @@ def _read_authentication(document: dict, stored: ClientDocument) -> None:
         raise CIMDError(f"token_endpoint_auth_method {method!r} needs a shared secret")
     has_keys = document.get("jwks") is not None or document.get("jwks_uri") is not None
     if method == PRIVATE_KEY_JWT and (has_keys or "none" not in supported):
-        jwks, jwks_uri = document.get("jwks"), document.get("jwks_uri")
-        if jwks is not None and jwks_uri is not None:
-            raise CIMDError("jwks and jwks_uri must not both be present (RFC 7591 §2)")
-        if jwks is not None:
-            stored.jwks = _public_key_set(jwks)
-        elif isinstance(jwks_uri, str):
-            try:
-                _validate_client_id_url(jwks_uri)  # https, host, path, no userinfo or fragment
-            except CIMDError as error:
-                raise CIMDError(f"jwks_uri: {error}") from error
-            stored.jwks_uri = jwks_uri
-        else:
-            raise CIMDError("private_key_jwt needs jwks or jwks_uri")
+        try:
+            stored.jwks, stored.jwks_uri = assertions.read_client_keys(document)
+        except ValueError as error:
+            raise CIMDError(str(error)) from error
         stored.auth_method = PRIVATE_KEY_JWT
         return
     if method != "none" and "none" not in supported:
         raise CIMDError(f"unsupported token_endpoint_auth_method {method!r}")
     stored.auth_method = "none"
-
-
-def _public_key_set(jwks) -> dict:
-    keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) for k in keys):
-        raise CIMDError("jwks must be a JWK Set with at least one key")
-    for key in keys:
-        if key.get("kty") not in ("RSA", "EC", "OKP") or "d" in key or "k" in key:
-            raise CIMDError("jwks must hold public RSA, EC or OKP keys only")
-    return {"keys": keys}
 
 
 class MetadataDocumentFetcher(SafeMetadataFetcher):

@@ -12,7 +12,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.views import DynamicClientRegistrationView
 
 from authserver.oauth.errors import bearer_challenge, oauth_error
-from oauth_clients import dcr
+from oauth_clients import assertions, dcr
 from oauth_clients.initial_access import spend_initial_access_token
 
 Client = get_application_model()
@@ -77,7 +77,17 @@ class RegistrationView(DynamicClientRegistrationView):
 
     def _complete(self, payload: dict, registration: dcr.Registration) -> JsonResponse:
         scope = " ".join(registration.allowed_scopes)
-        Client.objects.filter(client_id=payload["client_id"]).update(allowed_scopes=scope)
+        Client.objects.filter(client_id=payload["client_id"]).update(
+            allowed_scopes=scope,
+            token_endpoint_auth_method=registration.auth_method,
+            jwks=registration.jwks,
+            jwks_uri=registration.jwks_uri,
+        )
+        if registration.auth_method == assertions.PRIVATE_KEY_JWT:
+            payload.pop("client_secret", None)  # it authenticates with its keys only
+            payload.update(
+                {"jwks": registration.jwks} if registration.jwks else {"jwks_uri": registration.jwks_uri}
+            )
         # RFC 7591 §3.2.1: echo what was registered (DOT says client_secret_basic for every
         # confidential client), when, and that an issued secret does not expire.
         payload["token_endpoint_auth_method"] = registration.auth_method

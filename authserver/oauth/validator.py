@@ -46,6 +46,7 @@ RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ASSERTION_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
 def checksum(value: str) -> str:
@@ -127,7 +128,7 @@ class OAuth2Validator(DOTValidator):
         """RFC 7523 §2.2, at the token and revocation endpoints only (never introspection:
         anyone can publish a metadata document with keys of their own)."""
         at_revocation = urlsplit(request.uri).path.rstrip("/") == reverse("oauth2_provider:revoke-token")
-        if request.grant_type not in ("authorization_code", "refresh_token") and not at_revocation:
+        if request.grant_type not in ASSERTION_GRANTS and not at_revocation:
             return False
         if self._extract_basic_auth(request) or getattr(request, "client_secret", None):
             return False  # one authentication method per request

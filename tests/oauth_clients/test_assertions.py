@@ -289,3 +289,77 @@ def test_secret_clients_cannot_use_assertions(client, settings, rsa_key):
     ok = form_post(client, "/oauth/token", {"grant_type": "client_credentials"},
                    HTTP_AUTHORIZATION=basic_auth(service.client_id, service.plain_secret))  # fmt: skip
     assert ok.status_code == 200
+
+
+def register(client, body):
+    return client.post("/oauth/register", json.dumps(body), content_type="application/json")
+
+
+def test_dynamically_registered_client_with_jwks_authenticates_with_assertions(client, user, settings):
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="dcr-1")
+    response = register(
+        client,
+        {
+            "client_name": "Key-holding agent",
+            "redirect_uris": [CALLBACK],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": public_set(key),
+        },
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in body and "client_secret_expires_at" not in body
+    assert body["jwks"] == public_set(key)
+    client_id = body["client_id"]
+    code, pkce = get_code(client, user, client_id)
+    assert code_exchange(client, client_id, code, pkce).status_code == 401
+    signed = assertion(client_id, key, settings, alg="ES256")
+    assert code_exchange(client, client_id, code, pkce, signed).status_code == 200
+
+
+def test_dynamically_registered_service_uses_assertions_for_client_credentials(client, settings, documents):
+    settings.DCR_ALLOW_CLIENT_CREDENTIALS = True
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="svc-1")
+    jwks_uri = documents.publish("/svc/jwks.json", public_set(key))
+    metadata = {
+        "client_name": "svc",
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": jwks_uri,
+    }
+    body = register(client, metadata).json()
+    assert body["jwks_uri"] == jwks_uri
+    token = form_post(
+        client,
+        "/oauth/token",
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion(body["client_id"], key, settings),
+        },
+    )
+    assert token.status_code == 200, token.content
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param({}, id="no-keys"),
+        pytest.param({"jwks": {"keys": []}}, id="empty-set"),
+        pytest.param({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}, id="symmetric"),
+        pytest.param({"jwks_uri": "http://keys.example/jwks.json"}, id="http-jwks-uri"),
+        pytest.param(
+            {"jwks_uri": "https://keys.example/jwks.json", "jwks": {"keys": [{"kty": "EC"}]}}, id="both"
+        ),
+    ],
+)
+def test_registration_with_unusable_keys_is_refused(client, rsa_key, keys):
+    private = {"jwks": {"keys": [json.loads(rsa_key.export_private())]}}
+    for extra in (keys, private):
+        response = register(
+            client, {"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "private_key_jwt", **extra}
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_client_metadata"
+    assert not Client.objects.exists()
