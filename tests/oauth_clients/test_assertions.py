@@ -66,7 +66,7 @@ def assertion(client_id: str, key, settings, alg: str = "RS256", **claims) -> st
         **claims,
     }
     payload = {k: v for k, v in payload.items() if v is not None}
-    token = jwt.JWT(header={"alg": alg, "kid": key.key_id}, claims=payload)
+    token = jwt.JWT(header={"alg": alg, "kid": key.get("kid")}, claims=payload)
     token.make_signed_token(key)
     return token.serialize()
 

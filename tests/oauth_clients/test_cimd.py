@@ -1,8 +1,10 @@
 """Client ID Metadata Documents: an https URL as client_id, end to end, and every bad document."""
 
+from io import StringIO
 from urllib.parse import urlencode
 
 import pytest
+from django.core.management import call_command
 from oauth2_provider.models import get_application_model
 
 from tests.conftest import Pkce, form_post, redirect_query
@@ -260,3 +262,18 @@ def test_document_changes_are_picked_up_when_the_cache_expires(client, documents
     )
     assert page.status_code == 200
     assert client.get(authorize_query(client_id, Pkce.new())).status_code == 400
+
+
+def test_clearcimdapplications_drops_expired_unused_document_clients(client, documents, user):
+    idle_id = documents.url("/idle.json")
+    documents.publish("/idle.json", claude_document(idle_id))
+    busy_id = documents.url("/busy.json")
+    documents.publish("/busy.json", claude_document(busy_id))
+    client.force_login(user)
+    assert client.get(authorize_query(idle_id, Pkce.new())).status_code == 200
+    consent_and_get_code(client, user, busy_id)  # leaves a live grant
+    Client.objects.filter(registration_source="cimd").update(cimd_expires_at="2000-01-01T00:00:00Z")
+    out = StringIO()
+    call_command("clearcimdapplications", stdout=out)
+    assert "Deleted 1" in out.getvalue()
+    assert set(Client.objects.values_list("client_id", flat=True)) == {busy_id}
