@@ -29,6 +29,7 @@ MAX_ASSERTION_BYTES = 16 * 1024
 MAX_LIFETIME_SECONDS = 3600
 LEEWAY_SECONDS = 60
 JWKS_CACHE_SECONDS = (300, 3600)  # bounds on a jwks_uri's Cache-Control
+JWKS_REFETCH_COOLDOWN_SECONDS = 60
 
 
 class AssertionError_(Exception):  # noqa: N801 (not the builtin)
@@ -112,9 +113,11 @@ def _verified_claims(assertion: str, client) -> dict:
     try:
         return _decode(assertion, keys)
     except AssertionError_:
-        if not client.jwks_uri:
+        # The client may have rotated its keys since we cached its JWK Set: fetch once
+        # more, at most once a minute, so bad assertions cannot make us fetch at will.
+        cooldown = "client-jwks-refetch:" + hashlib.sha256(client.jwks_uri.encode()).hexdigest()
+        if not client.jwks_uri or not cache.add(cooldown, 1, JWKS_REFETCH_COOLDOWN_SECONDS):
             raise
-    # The client may have rotated its keys since we cached its JWK Set: fetch once more.
     return _decode(assertion, _client_keys(client, refresh=True))
 
 

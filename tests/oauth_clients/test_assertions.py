@@ -363,3 +363,14 @@ def test_registration_with_unusable_keys_is_refused(client, rsa_key, keys):
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_client_metadata"
     assert not Client.objects.exists()
+
+
+def test_bad_assertions_do_not_make_us_fetch_keys_at_will(client, user, chatgpt, documents, settings):
+    stranger = jwk.JWK.generate(kty="RSA", size=2048, kid="chatgpt-1")
+    code, pkce = get_code(client, user, chatgpt)
+    for _ in range(5):
+        assert (
+            code_exchange(client, chatgpt, code, pkce, assertion(chatgpt, stranger, settings)).status_code
+            == 401
+        )
+    assert documents.hits("/oauth/jwks.json") == 2  # the first fetch and one refetch for rotation
