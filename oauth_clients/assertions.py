@@ -76,7 +76,7 @@ def unverified_issuer(assertion: str) -> str | None:
 
 def verify_client_assertion(request, client) -> None:
     """Check the assertion in `request` for `client`; raise AssertionError_ if it fails."""
-    if request.client_assertion_type != ASSERTION_TYPE:
+    if getattr(request, "client_assertion_type", None) != ASSERTION_TYPE:
         raise AssertionError_("client_assertion_type is not jwt-bearer")
     assertion = getattr(request, "client_assertion", None) or ""
     if not assertion or len(assertion) > MAX_ASSERTION_BYTES:

@@ -374,3 +374,28 @@ def test_bad_assertions_do_not_make_us_fetch_keys_at_will(client, user, chatgpt,
             == 401
         )
     assert documents.hits("/oauth/jwks.json") == 2  # the first fetch and one refetch for rotation
+
+
+def test_assertion_without_its_type_or_with_a_secret_is_refused(client, user, chatgpt, rsa_key, settings):
+    code, pkce = get_code(client, user, chatgpt)
+    base = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": CALLBACK,
+        "client_id": chatgpt,
+        "code_verifier": pkce.verifier,
+    }
+    untyped = form_post(
+        client, "/oauth/token", {**base, "client_assertion": assertion(chatgpt, rsa_key, settings)}
+    )
+    assert untyped.status_code == 401
+    signed = assertion(chatgpt, rsa_key, settings)
+    mixed_body = {
+        **base,
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": signed,
+        "client_secret": "x",
+    }
+    mixed = form_post(client, "/oauth/token", mixed_body)
+    assert mixed.status_code == 401
+    assert mixed.json()["error"] == "invalid_client"
