@@ -212,8 +212,8 @@ RESOURCE_REQUIRED = env.bool("RESOURCE_REQUIRED", default=False)
 
 # --- Dynamic Client Registration (RFC 7591) ---
 DCR_MODE = env.str("DCR_MODE", default="open")
-if DCR_MODE not in ("open", "off"):
-    raise ImproperlyConfigured("DCR_MODE must be 'open' or 'off'")
+if DCR_MODE not in ("open", "token", "off"):
+    raise ImproperlyConfigured("DCR_MODE must be 'open', 'token' or 'off'")
 DCR_ALLOWED_CUSTOM_SCHEMES = [
     s.lower() for s in env.list("DCR_ALLOWED_CUSTOM_SCHEMES", default=CUSTOM_REDIRECT_SCHEMES)
 ]
@@ -226,7 +226,22 @@ DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS = env.int(
     "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS", default=30 * 24 * 3600
 )
 
+# --- Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document) ---
+# An https URL as client_id: DOT fetches the document (SSRF-hardened: public IPs only, no
+# redirects, bounded time and size); oauth_clients/cimd.py adds our document policy.
+CIMD_ENABLED = env.bool("CIMD_ENABLED", default=True)
+# Empty: any public host may serve a document. Otherwise Django ALLOWED_HOSTS syntax
+# (`claude.ai,.chatgpt.com`).
+CIMD_ALLOWED_HOSTS = [h.lower() for h in env.list("CIMD_ALLOWED_HOSTS", default=[])]
+CIMD_FETCH_TIMEOUT_SECONDS = env.int("CIMD_FETCH_TIMEOUT_SECONDS", default=5)
+CIMD_MAX_DOCUMENT_BYTES = env.int("CIMD_MAX_DOCUMENT_BYTES", default=16 * 1024)
+# Tests only, never from the environment: {"host:port": "CA bundle path"} that the
+# document fetcher may reach although they resolve to private addresses.
+CIMD_TEST_FETCH_HOSTS: dict[str, str] = {}
+
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
+CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "PS256", "RS256"]
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
     "OAUTH2_SERVER_CLASS": "authserver.oauth.server.Server",
@@ -282,6 +297,16 @@ OAUTH2_PROVIDER = {
     # oauth_clients/dcr.py and the rate limit on the view.
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS": DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS,
+    "CIMD_ENABLED": CIMD_ENABLED,
+    "CIMD_METADATA_FETCHER": "oauth_clients.cimd.MetadataDocumentFetcher",
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": (
+        ("oauth2_provider.cimd.HostAllowlistCIMDPermission",)
+        if CIMD_ALLOWED_HOSTS
+        else ("oauth2_provider.cimd.AllowAllCIMDPermission",)
+    ),
+    "CIMD_ALLOWED_HOSTS": CIMD_ALLOWED_HOSTS,
+    "CIMD_FETCH_TIMEOUT_SECONDS": CIMD_FETCH_TIMEOUT_SECONDS,
+    "CIMD_MAX_DOCUMENT_SIZE": CIMD_MAX_DOCUMENT_BYTES,
 }
 
 SILENCED_SYSTEM_CHECKS = [

@@ -21,7 +21,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from authserver import keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
-from oauth_clients import dcr, policy
+from oauth_clients import cimd, dcr, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -42,6 +42,9 @@ class AuthorizationView(dot_views.AuthorizationView):
         context["resources"] = (context.get("resource") or "").split()
         application = context.get("application")
         if application is not None:
+            # draft-ietf-oauth-client-id-metadata-document §6.4; MCP "Localhost Redirect URI Risks"
+            context["client_id_host"] = cimd.client_id_host(application)
+            context["localhost_only"] = policy.redirects_are_loopback_only(application.redirect_uris.split())
             context["client_is_dynamic"] = application.registration_source != "manual"
             context["client_is_known"] = not context["client_is_dynamic"] or dcr.is_trusted_redirect(
                 redirect_uri
