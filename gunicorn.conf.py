@@ -16,3 +16,12 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 # Load the app once in the master so workers share its memory pages.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
+
+# Prometheus metrics from every worker: prometheus-client keeps them in files under this
+# directory (empty it before start); a dead worker's live gauges are dropped.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
