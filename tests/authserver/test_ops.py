@@ -107,7 +107,9 @@ def test_rate_limited_registrations_are_counted(client, settings):
     body = json.dumps({"client_name": "x", "redirect_uris": ["http://127.0.0.1/cb"]})
     before = client.get("/metrics").content.decode()
     statuses = [
-        client.post("/oauth/register", body, content_type="application/json", REMOTE_ADDR="198.51.100.7").status_code
+        client.post(
+            "/oauth/register", body, content_type="application/json", REMOTE_ADDR="198.51.100.7"
+        ).status_code
         for _ in range(2)
     ]
     assert statuses[-1] == 429
