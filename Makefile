@@ -39,7 +39,7 @@ messages: $(VENV)/.installed
 	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
 	DEBUG=true $(PY) manage.py makemessages -l ru --no-obsolete --ignore=.venv --ignore=venv \
 		--ignore=bench --ignore=tests --ignore=resource_server --ignore=examples
-	DEBUG=true $(PY) manage.py compilemessages -l ru
+	DEBUG=true $(PY) manage.py compilemessages -l ru --ignore=.venv --ignore=venv
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

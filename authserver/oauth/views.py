@@ -42,6 +42,9 @@ class AuthorizationView(dot_views.AuthorizationView):
             context["client_is_known"] = not context["client_is_dynamic"] or dcr.is_trusted_redirect(
                 redirect_uri
             )
+            context["consent_is_remembered"] = not (
+                settings.CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS and not context["client_is_known"]
+            )
         return context
 
     def render_to_response(self, context, **response_kwargs):

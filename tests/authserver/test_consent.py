@@ -138,3 +138,15 @@ def test_remembered_consent_still_refuses_an_unregistered_redirect(client, allow
     )
     assert response.status_code == 400
     assert b"cannot be trusted" in response.content
+
+
+def test_consent_page_says_whether_the_answer_is_remembered(client, user, settings):
+    settings.DCR_TRUSTED_REDIRECT_HOSTS = []
+    client.force_login(user)
+    admin_client = make_public_client(name="Admin client")
+    dynamic = _dynamic_client("https://unknown.example/cb")
+    remembered = authorize(client, admin_client).content.decode()
+    always = authorize(client, dynamic, redirect_uri="https://unknown.example/cb").content.decode()
+    assert "will not ask again" in remembered
+    assert "will not ask again" not in always
+    assert 'href="/account/apps/"' in always
