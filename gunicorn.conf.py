@@ -21,6 +21,14 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
 # directory (empty it before start); a dead worker's live gauges are dropped.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
+    def on_starting(server):
+        # Counts from a previous run of the master would be added to this one's.
+        directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(directory, name))
+
     def child_exit(server, worker):
         from prometheus_client import multiprocess
 

@@ -5,6 +5,7 @@ import logging
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.urls import resolve
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -49,3 +50,23 @@ def _cache_ok() -> bool:
     except Exception:
         logger.exception("readiness: cache check failed")
         return False
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz and /readyz before Host validation and the https redirect.
+
+    Probes (Docker's HEALTHCHECK, Kubernetes) call the container by its own address, a Host
+    that ALLOWED_HOSTS rightly refuses; these two views reveal nothing host-dependent.
+    """
+
+    PATHS = ("/healthz", "/readyz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.path_info in self.PATHS:
+            match = resolve(request.path_info)
+            request.resolver_match = match
+            return match.func(request, *match.args, **match.kwargs)
+        return self.get_response(request)

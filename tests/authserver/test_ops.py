@@ -162,3 +162,12 @@ def test_invalid_request_id_is_replaced(client):
     response = client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
     assert response["X-Request-ID"] != "bad id\nwith newline"
     assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(("debug", "formatter"), [("false", "json"), ("true", "plain")])
+def test_logs_are_json_unless_debug(debug, formatter):
+    from tests.authserver.test_settings import PRODUCTION_ENV, load_setting
+
+    result = load_setting("LOGGING['handlers']['console']['formatter']", **{**PRODUCTION_ENV, "DEBUG": debug})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == formatter
