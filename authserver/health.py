@@ -53,13 +53,14 @@ def _cache_ok() -> bool:
 
 
 class HealthCheckMiddleware:
-    """Answer /healthz and /readyz before Host validation and the https redirect.
+    """Answer /healthz, /readyz and /metrics before Host validation and the https redirect.
 
-    Probes (Docker's HEALTHCHECK, Kubernetes) call the container by its own address, a Host
-    that ALLOWED_HOSTS rightly refuses; these two views reveal nothing host-dependent.
+    Probes (Docker's HEALTHCHECK, Kubernetes) and Prometheus call the container by its own
+    address, a Host that ALLOWED_HOSTS rightly refuses; these views build no URL from the
+    Host, and /metrics keeps its own guard (METRICS_TOKEN, METRICS_ALLOWED_IPS).
     """
 
-    PATHS = ("/healthz", "/readyz")
+    PATHS = ("/healthz", "/readyz", "/metrics")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -65,7 +65,7 @@ def test_dockerfile_healthcheck_calls_healthz_on_that_port(client):
 @pytest.mark.django_db
 def test_healthchecks_answer_a_probe_whatever_the_allowed_hosts(client, settings):
     settings.ALLOWED_HOSTS = ["auth.example.com"]
-    for path in ("/healthz", "/readyz"):
+    for path in ("/healthz", "/readyz", "/metrics"):
         assert client.get(path, HTTP_HOST="10.0.0.7:8000").status_code == 200
     assert client.get("/accounts/login/", HTTP_HOST="10.0.0.7:8000").status_code == 400
 
