@@ -51,10 +51,22 @@ class AuthorizationView(dot_views.AuthorizationView):
         # DOT reaches here when it would show the consent page: a remembered consent that
         # covers this request answers "allow" on the person's behalf, through DOT's own path.
         form = context.get("form")
-        if form is not None and "error" not in context and self._consent_is_remembered(context):
-            remembered = self.get_form_class()(data={**_present(form.initial), "allow": "true"})
-            if remembered.is_valid():
-                return self.form_valid(remembered)
+        if form is not None and "error" not in context:
+            if self._consent_is_remembered(context):
+                remembered = self.get_form_class()(data={**_present(form.initial), "allow": "true"})
+                if remembered.is_valid():
+                    return self.form_valid(remembered)
+            if "none" in self.request.GET.get("prompt", "").split():
+                # OpenID Connect Core §3.1.2.6: no page may be shown, and consent is needed.
+                error = CustomOAuth2Error(
+                    error="consent_required",
+                    description="The user has not allowed this access yet.",
+                    state=context.get("state"),
+                )
+                return self.error_response(
+                    OAuthToolkitError(error=error, redirect_uri=context["redirect_uri"]),
+                    context["application"],
+                )
         return super().render_to_response(context, **response_kwargs)
 
     def _consent_is_remembered(self, context) -> bool:

@@ -150,3 +150,16 @@ def test_consent_page_says_whether_the_answer_is_remembered(client, user, settin
     assert "will not ask again" in remembered
     assert "will not ask again" not in always
     assert 'href="/account/apps/"' in always
+
+
+def test_prompt_none_without_remembered_consent_is_consent_required(client, user, public_client):
+    client.force_login(user)
+    query = redirect_query(authorize(client, public_client, scope="mcp:tools", prompt="none", state="s9"))
+    assert query["error"] == "consent_required"
+    assert query["state"] == "s9"
+    assert query["iss"]
+
+
+def test_prompt_none_with_remembered_consent_issues_a_code(client, allowed):
+    query = redirect_query(authorize(client, allowed, scope="mcp:tools", resource=MCP, prompt="none"))
+    assert query["code"]
