@@ -93,3 +93,23 @@ def test_every_default_scope_description_has_a_translation():
     po = polib.pofile(str(LOCALE / "ru" / "LC_MESSAGES" / "django.po"))
     translated = {e.msgid for e in po.translated_entries()}
     assert set(settings.DEFAULT_SCOPES_DESCRIPTIONS.values()) <= translated
+
+
+def test_admin_secret_page_in_russian(admin_client):
+    response = admin_client.post(
+        "/admin/oauth_clients/client/add/",
+        {
+            "name": "Погода",
+            "client_type": "confidential",
+            "authorization_grant_type": "client-credentials",
+            "redirect_uris": "",
+            "allowed_scopes": ["mcp:tools"],
+            "allowed_resources": "",
+            "description": "",
+        },
+        HTTP_ACCEPT_LANGUAGE="ru",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Сохраните этот секрет клиента в надёжном месте." in html
+    assert ">Копировать</button>" in html
