@@ -113,3 +113,21 @@ def test_admin_secret_page_in_russian(admin_client):
     assert response.status_code == 200
     assert "Сохраните этот секрет клиента в надёжном месте." in html
     assert ">Копировать</button>" in html
+
+
+def test_not_found_page_in_both_languages(client):
+    english = client.get("/no-such-page", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 404
+    assert "<h1>Page not found</h1>" in english.content.decode()
+    russian = client.get("/no-such-page", HTTP_ACCEPT_LANGUAGE="ru")
+    assert "<h1>Страница не найдена</h1>" in russian.content.decode()
+
+
+def test_server_error_page_renders_without_a_request_context():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("ru"):
+        html = render_to_string("500.html")
+    assert "<h1>Что-то пошло не так</h1>" in html
+    assert "set_language" not in html and "setlang" not in html

@@ -250,3 +250,13 @@ def test_every_page_is_accessible_fits_and_shows_focus(
     assert_accessible(page, "logged out")
     assert_fits(page)
     screenshot(page, f"logged-out-{suffix}")
+
+
+@pytest.mark.parametrize("language", ["en-US", "ru-RU"])
+def test_not_found_page_is_accessible(live_server, new_page, language):
+    page = new_page("phone", language)
+    response = page.goto(f"{live_server.url}/no-such-page")
+    assert response.status == 404
+    assert_accessible(page, "not found")
+    assert_fits(page)
+    screenshot(page, f"not-found-phone-{language[:2]}")
