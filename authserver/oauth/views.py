@@ -20,7 +20,7 @@ from authserver import consent
 from authserver.oauth.errors import oauth_error
 from authserver.oauth.validator import checksum
 from authserver.scopes import describe_scopes
-from oauth_clients import dcr, policy
+from oauth_clients import policy
 from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -38,10 +38,8 @@ class AuthorizationView(dot_views.AuthorizationView):
         context["resources"] = (context.get("resource") or "").split()
         application = context.get("application")
         if application is not None:
-            context["client_is_dynamic"] = application.registration_source != "manual"
-            context["client_is_known"] = not context["client_is_dynamic"] or dcr.is_trusted_redirect(
-                redirect_uri
-            )
+            context["client_is_dynamic"] = consent.client_is_dynamic(application)
+            context["client_is_known"] = consent.client_is_verified(application, redirect_uri)
             context["consent_is_remembered"] = not (
                 settings.CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS and not context["client_is_known"]
             )
@@ -51,7 +49,7 @@ class AuthorizationView(dot_views.AuthorizationView):
         # DOT reaches here when it would show the consent page: a remembered consent that
         # covers this request answers "allow" on the person's behalf, through DOT's own path.
         form = context.get("form")
-        if form is not None and "error" not in context:
+        if self.request.method == "GET" and form is not None and "error" not in context:
             if self._consent_is_remembered(context):
                 remembered = self.get_form_class()(data={**_present(form.initial), "allow": "true"})
                 if remembered.is_valid():
