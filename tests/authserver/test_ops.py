@@ -2,9 +2,11 @@
 
 import json
 import logging
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.conftest import basic_auth, form_post
@@ -171,3 +173,30 @@ def test_logs_are_json_unless_debug(debug, formatter):
     result = load_setting("LOGGING['handlers']['console']['formatter']", **{**PRODUCTION_ENV, "DEBUG": debug})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == formatter
+
+
+def test_metrics_add_up_gunicorn_workers_in_multiprocess_mode(tmp_path):
+    from tests.authserver.test_settings import PRODUCTION_ENV, run
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client()\n"
+        "c.get('/healthz', HTTP_HOST='auth.example.com')\n"
+        "print(c.get('/metrics', HTTP_HOST='auth.example.com', REMOTE_ADDR='127.0.0.1').content.decode())\n"
+    )
+    result = run(["-c", script], **{**PRODUCTION_ENV, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'authserver_http_requests_total{endpoint="healthz",method="GET",status="200"} 1.0' in result.stdout
+    assert list(tmp_path.glob("*.db"))  # counts live in the shared directory
+
+
+def test_gunicorn_empties_the_metrics_directory_on_start(tmp_path, monkeypatch):
+    import runpy
+
+    (tmp_path / "counter_123.db").write_bytes(b"old")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    conf = runpy.run_path(str(Path(settings.BASE_DIR) / "gunicorn.conf.py"))
+    conf["on_starting"](server=None)
+    assert not list(tmp_path.glob("*.db"))
+    assert "child_exit" in conf
