@@ -3,11 +3,13 @@
 Each variable is documented in README.md ("Configuration") and .env.example.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy, gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,9 +58,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "authserver.request_log.RequestLogMiddleware",
+    "authserver.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,6 +83,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -121,7 +128,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# English and Russian, chosen from the language cookie (the switcher) or Accept-Language.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", gettext_lazy("English")), ("ru", gettext_lazy("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -129,6 +139,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves collected files (admin included) with far-future caching of the
+# hashed names that `collectstatic` writes; the Dockerfile runs it at build time.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -142,7 +158,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if SESSIO
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SESSION_COOKIE_SECURE
 SECURE_HSTS_PRELOAD = SESSION_COOKIE_SECURE and env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -150,16 +166,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- OAuth 2.1 ---------------------------------------------------------------------
+# English here (discovery and the admin); pages translate them (authserver/scopes.py).
 DEFAULT_SCOPES_DESCRIPTIONS = {
-    "openid": "Sign you in with your account",
-    "profile": "See your name and username",
-    "email": "See your email address",
-    "groups": "See the groups you belong to",
-    "offline_access": "Stay connected when you are not using the app",
-    "mcp:tools": "Use the tools of the MCP servers",
-    "mcp:resources": "Read the resources of the MCP servers",
-    "mcp:write": "Change data through the tools of the MCP servers",
-    "introspection": "Check access tokens (for resource servers)",
+    "openid": gettext_noop("Sign you in with your account"),
+    "profile": gettext_noop("See your name and username"),
+    "email": gettext_noop("See your email address"),
+    "groups": gettext_noop("See the groups you belong to"),
+    "offline_access": gettext_noop("Stay connected when you are not using the app"),
+    "mcp:tools": gettext_noop("Use the tools of the MCP servers"),
+    "mcp:resources": gettext_noop("Read the resources of the MCP servers"),
+    "mcp:write": gettext_noop("Change data through the tools of the MCP servers"),
+    "introspection": gettext_noop("Check access tokens (for resource servers)"),
 }
 SCOPES = env.json("SCOPES", default=DEFAULT_SCOPES_DESCRIPTIONS)
 if not isinstance(SCOPES, dict) or not all(isinstance(v, str) for v in SCOPES.values()):
@@ -238,6 +255,11 @@ CIMD_MAX_DOCUMENT_BYTES = env.int("CIMD_MAX_DOCUMENT_BYTES", default=16 * 1024)
 # Tests only, never from the environment: {"host:port": "CA bundle path"} that the
 # document fetcher may reach although they resolve to private addresses.
 CIMD_TEST_FETCH_HOSTS: dict[str, str] = {}
+
+# --- Consent ---
+# A remembered consent skips the consent page for the same or fewer scopes and resources;
+# self-registered clients whose callback is not on DCR_TRUSTED_REDIRECT_HOSTS always ask.
+CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS = env.bool("CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS", default=True)
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 # RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
@@ -342,10 +364,42 @@ CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
     CACHES["default"] = {"BACKEND": "authserver.cache.RedisCache", "LOCATION": REDIS_URL}
 
+# --- Operations: /healthz, /readyz, /metrics, logs ---
+# /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOWED_IPS (addresses or
+# CIDR networks; behind a proxy every request comes from the proxy: use the token).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+try:
+    METRICS_ALLOWED_NETWORKS = [ip_network(entry, strict=False) for entry in METRICS_ALLOWED_IPS]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from error
+# Set by the process manager for gunicorn's workers (prometheus-client reads it too).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# One JSON object per line (request log and every other event); plain text when DEBUG is on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "authserver.request_log.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Our request line replaces Django's and runserver's own.
+        "django.server": {"level": "WARNING"},
+    },
 }

@@ -71,6 +71,8 @@ def seed() -> dict:
     from oauth_clients.services import create_client
 
     call_command("migrate", verbosity=0)
+    # DEBUG is off: pages name static files through the manifest collectstatic writes.
+    call_command("collectstatic", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     Client = get_application_model()
     get_user_model().objects.create_user("bench", "bench@example.com", PASSWORD)

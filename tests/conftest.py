@@ -31,6 +31,12 @@ def _test_settings(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "oauth_clients.hashers.HMACSHA256ClientSecretHasher",
     ]
+    # Production names static files through collectstatic's manifest; tests read the
+    # source files (tests/authserver/test_static.py checks the production storage).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(autouse=True)
@@ -119,8 +125,15 @@ def authorize_params(app, pkce: Pkce, **overrides) -> dict:
 
 
 def consent(client, params: dict, allow: bool = True):
-    """GET the consent page as a logged-in user, then submit it. Returns the redirect."""
+    """GET the consent page as a logged-in user, then submit it. Returns the redirect.
+
+    A consent remembered from an earlier call answers the GET with the redirect itself."""
     page = client.get("/oauth/authorize?" + urlencode(params, doseq=True))
+    if page.status_code == 302 and allow:
+        return page
+    if page.status_code == 302:
+        params = {**params, "prompt": "consent"}
+        page = client.get("/oauth/authorize?" + urlencode(params, doseq=True))
     assert page.status_code == 200, page.content[:500]
     form = {k: v for k, v in page.context["form"].initial.items() if v is not None}
     if allow:
