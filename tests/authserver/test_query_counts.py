@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import get_access_token_model
 
+from authserver.models import Consent
 from tests.conftest import Pkce, authorize_params, basic_auth, form_post, make_confidential_client
 
 AccessToken = get_access_token_model()
@@ -115,8 +116,21 @@ def test_introspection_is_one_query_once_the_caller_is_cached(
 
 @pytest.mark.django_db
 def test_authorize_page(client, user, public_client, crowd, django_assert_max_num_queries):
+    Consent.objects.all().delete()
     client.force_login(user)
     params = authorize_params(public_client, Pkce.new())
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):  # session, user, client (twice), remembered consent
         page = client.get("/oauth/authorize?" + urlencode(params))
     assert page.status_code == 200
+
+
+@pytest.mark.django_db
+def test_authorize_with_a_remembered_consent_redirects_with_a_code(
+    client, user, public_client, crowd, django_assert_max_num_queries
+):
+    client.force_login(user)
+    params = authorize_params(public_client, Pkce.new())
+    with django_assert_max_num_queries(12):
+        answer = client.get("/oauth/authorize?" + urlencode(params))
+    assert answer.status_code == 302
+    assert "code=" in answer["Location"]
