@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
+SERVER_LOG = ROOT / "bench" / "results" / "server.log"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 PASSWORD = "bench-password-0123456789"  # noqa: S105 (a throwaway user in the bench database)
 
@@ -53,16 +54,35 @@ def configure_environment(port: int) -> None:
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
     os.environ["ISSUER"] = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Production logging: one JSON line per request, written to bench/results/server.log.
+    os.environ.setdefault("LOG_LEVEL", "INFO")
+    # Production runs several nodes on a shared Redis cache; use it when one is running.
+    if "REDIS_URL" not in os.environ and _redis_is_up():
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/3"
     # One load generator is one IP: the per-IP registration limit would measure itself.
     os.environ.setdefault("DCR_RATE_LIMIT", "100000000/m")
     sys.path.insert(0, str(ROOT))
+
+
+def _redis_is_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def seed() -> dict:
     import django
 
     django.setup()
+    import logging
+
+    # The harness's own HTTP calls are not the server's request log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -160,6 +180,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        stdout=SERVER_LOG.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     import httpx
@@ -210,6 +232,10 @@ async def mint_codes(
             async with semaphore:
                 query = urlencode({**params, "state": f"s{n}"})
                 consent = await http.get(f"/oauth/authorize?{query}")
+                if consent.status_code == 302:
+                    # The consent is remembered after the first Allow: the code comes at once.
+                    codes.append(parse_qs(urlsplit(consent.headers["location"]).query)["code"][0])
+                    return
                 fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text)
                 form = {name: unescape(value) for name, value in fields}
                 form["allow"] = "true"
