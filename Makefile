@@ -5,7 +5,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test format bench clean
+.PHONY: run test format bench messages clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Translations: refresh locale/ru/LC_MESSAGES/django.po from the code, then compile the
+# .mo that is committed (so neither `make run` nor CI needs gettext). Needs GNU gettext.
+messages: $(VENV)/.installed
+	command -v msgfmt >/dev/null || (apt-get update -qq && apt-get install -y -qq gettext)
+	DEBUG=true $(PY) manage.py makemessages -l ru --no-obsolete --ignore=.venv --ignore=venv \
+		--ignore=bench --ignore=tests --ignore=resource_server --ignore=examples
+	DEBUG=true $(PY) manage.py compilemessages -l ru --ignore=.venv --ignore=venv
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

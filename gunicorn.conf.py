@@ -16,3 +16,20 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 # Load the app once in the master so workers share its memory pages.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
+
+# Prometheus metrics from every worker: prometheus-client keeps them in files under this
+# directory (empty it before start); a dead worker's live gauges are dropped.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+
+    def on_starting(server):
+        # Counts from a previous run of the master would be added to this one's.
+        directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(directory, name))
+
+    def child_exit(server, worker):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

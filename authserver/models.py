@@ -57,3 +57,37 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} key {self.kid}"
+
+
+class Consent(models.Model):
+    """What a person allowed a client: the scopes and resources (RFC 8707 audiences).
+
+    Remembered so that the next authorization asking for no more skips the consent page
+    (see ``authserver.consent``), and listed on the connected-apps page, where revoking
+    deletes it together with the client's tokens for that person.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    scopes = models.TextField(help_text="Space-separated scopes the person allowed.")
+    resources = models.TextField(help_text="Space-separated resources (token audiences) allowed.")
+    granted_at = models.DateTimeField(auto_now_add=True)
+    last_authorized_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="one_consent_per_user_and_client")
+        ]
+
+    def __str__(self) -> str:
+        return f"consent of user {self.user_id} to client {self.application_id}"
+
+    @property
+    def scope_set(self) -> set[str]:
+        return set(self.scopes.split())
+
+    @property
+    def resource_set(self) -> set[str]:
+        return set(self.resources.split())

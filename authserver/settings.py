@@ -3,11 +3,13 @@
 Each variable is documented in README.md ("Configuration") and .env.example.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy, gettext_noop
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -56,9 +58,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "authserver.request_log.RequestLogMiddleware",
+    "authserver.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -77,6 +83,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -95,6 +102,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
         "DB_SERVER_SIDE_BINDING", default=True
     )
+# client_credentials tokens are committed without waiting for the WAL flush (PostgreSQL
+# only): a crash may lose the last fraction of a second of them, and the service simply
+# fetches another. Every other write (codes, refresh rotation, revocation) stays durable.
+CLIENT_CREDENTIALS_ASYNC_COMMIT = env.bool("CLIENT_CREDENTIALS_ASYNC_COMMIT", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Users' passwords use Django's first hasher (PBKDF2); the last one is for client secrets
@@ -117,7 +128,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# English and Russian, chosen from the language cookie (the switcher) or Accept-Language.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", gettext_lazy("English")), ("ru", gettext_lazy("Russian"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -125,6 +139,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves collected files (admin included) with far-future caching of the
+# hashed names that `collectstatic` writes; the Dockerfile runs it at build time.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -138,7 +158,7 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000) if SESSIO
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SESSION_COOKIE_SECURE
 SECURE_HSTS_PRELOAD = SESSION_COOKIE_SECURE and env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
@@ -146,16 +166,17 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- OAuth 2.1 ---------------------------------------------------------------------
+# English here (discovery and the admin); pages translate them (authserver/scopes.py).
 DEFAULT_SCOPES_DESCRIPTIONS = {
-    "openid": "Sign you in with your account",
-    "profile": "See your name and username",
-    "email": "See your email address",
-    "groups": "See the groups you belong to",
-    "offline_access": "Stay connected when you are not using the app",
-    "mcp:tools": "Use the tools of the MCP servers",
-    "mcp:resources": "Read the resources of the MCP servers",
-    "mcp:write": "Change data through the tools of the MCP servers",
-    "introspection": "Check access tokens (for resource servers)",
+    "openid": gettext_noop("Sign you in with your account"),
+    "profile": gettext_noop("See your name and username"),
+    "email": gettext_noop("See your email address"),
+    "groups": gettext_noop("See the groups you belong to"),
+    "offline_access": gettext_noop("Stay connected when you are not using the app"),
+    "mcp:tools": gettext_noop("Use the tools of the MCP servers"),
+    "mcp:resources": gettext_noop("Read the resources of the MCP servers"),
+    "mcp:write": gettext_noop("Change data through the tools of the MCP servers"),
+    "introspection": gettext_noop("Check access tokens (for resource servers)"),
 }
 SCOPES = env.json("SCOPES", default=DEFAULT_SCOPES_DESCRIPTIONS)
 if not isinstance(SCOPES, dict) or not all(isinstance(v, str) for v in SCOPES.values()):
@@ -208,8 +229,8 @@ RESOURCE_REQUIRED = env.bool("RESOURCE_REQUIRED", default=False)
 
 # --- Dynamic Client Registration (RFC 7591) ---
 DCR_MODE = env.str("DCR_MODE", default="open")
-if DCR_MODE not in ("open", "off"):
-    raise ImproperlyConfigured("DCR_MODE must be 'open' or 'off'")
+if DCR_MODE not in ("open", "token", "off"):
+    raise ImproperlyConfigured("DCR_MODE must be 'open', 'token' or 'off'")
 DCR_ALLOWED_CUSTOM_SCHEMES = [
     s.lower() for s in env.list("DCR_ALLOWED_CUSTOM_SCHEMES", default=CUSTOM_REDIRECT_SCHEMES)
 ]
@@ -222,7 +243,27 @@ DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS = env.int(
     "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS", default=30 * 24 * 3600
 )
 
+# --- Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document) ---
+# An https URL as client_id: DOT fetches the document (SSRF-hardened: public IPs only, no
+# redirects, bounded time and size); oauth_clients/cimd.py adds our document policy.
+CIMD_ENABLED = env.bool("CIMD_ENABLED", default=True)
+# Empty: any public host may serve a document. Otherwise Django ALLOWED_HOSTS syntax
+# (`claude.ai,.chatgpt.com`).
+CIMD_ALLOWED_HOSTS = [h.lower() for h in env.list("CIMD_ALLOWED_HOSTS", default=[])]
+CIMD_FETCH_TIMEOUT_SECONDS = env.int("CIMD_FETCH_TIMEOUT_SECONDS", default=5)
+CIMD_MAX_DOCUMENT_BYTES = env.int("CIMD_MAX_DOCUMENT_BYTES", default=16 * 1024)
+# Tests only, never from the environment: {"host:port": "CA bundle path"} that the
+# document fetcher may reach although they resolve to private addresses.
+CIMD_TEST_FETCH_HOSTS: dict[str, str] = {}
+
+# --- Consent ---
+# A remembered consent skips the consent page for the same or fewer scopes and resources;
+# self-registered clients whose callback is not on DCR_TRUSTED_REDIRECT_HOSTS always ask.
+CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS = env.bool("CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS", default=True)
+
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
+CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "PS256", "RS256"]
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
     "OAUTH2_SERVER_CLASS": "authserver.oauth.server.Server",
@@ -278,6 +319,16 @@ OAUTH2_PROVIDER = {
     # oauth_clients/dcr.py and the rate limit on the view.
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS": DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS,
+    "CIMD_ENABLED": CIMD_ENABLED,
+    "CIMD_METADATA_FETCHER": "oauth_clients.cimd.MetadataDocumentFetcher",
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": (
+        ("oauth2_provider.cimd.HostAllowlistCIMDPermission",)
+        if CIMD_ALLOWED_HOSTS
+        else ("oauth2_provider.cimd.AllowAllCIMDPermission",)
+    ),
+    "CIMD_ALLOWED_HOSTS": CIMD_ALLOWED_HOSTS,
+    "CIMD_FETCH_TIMEOUT_SECONDS": CIMD_FETCH_TIMEOUT_SECONDS,
+    "CIMD_MAX_DOCUMENT_SIZE": CIMD_MAX_DOCUMENT_BYTES,
 }
 
 SILENCED_SYSTEM_CHECKS = [
@@ -311,12 +362,44 @@ CACHES = {
 # How long a client read by client_id may be served from the cache (0 disables it).
 CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    CACHES["default"] = {"BACKEND": "authserver.cache.RedisCache", "LOCATION": REDIS_URL}
 
+# --- Operations: /healthz, /readyz, /metrics, logs ---
+# /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOWED_IPS (addresses or
+# CIDR networks; behind a proxy every request comes from the proxy: use the token).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+try:
+    METRICS_ALLOWED_NETWORKS = [ip_network(entry, strict=False) for entry in METRICS_ALLOWED_IPS]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from error
+# Set by the process manager for gunicorn's workers (prometheus-client reads it too).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
+# One JSON object per line (request log and every other event); plain text when DEBUG is on.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "authserver.request_log.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain" if DEBUG else "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Our request line replaces Django's and runserver's own.
+        "django.server": {"level": "WARNING"},
+    },
 }

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from oauth2_provider import views as dot_views
 
-from authserver import pages
+from authserver import health, metrics, pages
 from authserver.oauth import views as oauth_views
 from authserver.oauth.metadata import server_metadata
 from oauth_clients.views import RegistrationView
@@ -44,6 +44,12 @@ urlpatterns = [
     path("", include((oauth_patterns, "oauth2_provider"))),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/apps/", pages.connected_apps, name="account-apps"),
+    path("account/apps/<str:client_id>/revoke", pages.revoke_app, name="account-apps-revoke"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the language switcher
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", pages.home, name="home"),
 ]

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
+SERVER_LOG = ROOT / "bench" / "results" / "server.log"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 PASSWORD = "bench-password-0123456789"  # noqa: S105 (a throwaway user in the bench database)
 
@@ -37,6 +38,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8765")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "2")))
     parser.add_argument("--only", help="comma-separated row names")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=int(os.environ.get("BENCH_SCALE", "0")),
+        help="then load this many live and as many expired access tokens, measure again, "
+        "and measure issuance while clearexpiredtokens deletes the expired ones",
+    )
     return parser.parse_args()
 
 
@@ -46,16 +54,35 @@ def configure_environment(port: int) -> None:
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
     os.environ["ISSUER"] = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Production logging: one JSON line per request, written to bench/results/server.log.
+    os.environ.setdefault("LOG_LEVEL", "INFO")
+    # Production runs several nodes on a shared Redis cache; use it when one is running.
+    if "REDIS_URL" not in os.environ and _redis_is_up():
+        os.environ["REDIS_URL"] = "redis://127.0.0.1:6379/3"
     # One load generator is one IP: the per-IP registration limit would measure itself.
     os.environ.setdefault("DCR_RATE_LIMIT", "100000000/m")
     sys.path.insert(0, str(ROOT))
+
+
+def _redis_is_up() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 def seed() -> dict:
     import django
 
     django.setup()
+    import logging
+
+    # The harness's own HTTP calls are not the server's request log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -64,6 +91,8 @@ def seed() -> dict:
     from oauth_clients.services import create_client
 
     call_command("migrate", verbosity=0)
+    # DEBUG is off: pages name static files through the manifest collectstatic writes.
+    call_command("collectstatic", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     Client = get_application_model()
     get_user_model().objects.create_user("bench", "bench@example.com", PASSWORD)
@@ -83,7 +112,59 @@ def seed() -> dict:
         "service": (service.client.client_id, service.secret),
         "resource_server": (resource_server.client.client_id, resource_server.secret),
         "secret_hash": Client.objects.get(pk=service.client.pk).client_secret.split("$", 1)[0],
+        "public_pk": public.pk,
+        "user_pk": get_user_model().objects.get(username="bench").pk,
     }
+
+
+def load_tokens(seeded: dict, count: int) -> float:
+    """Bulk-insert `count` live and `count` expired access tokens (SQL, not the API)."""
+    from django.db import connection
+    from oauth2_provider.models import get_access_token_model
+
+    table = get_access_token_model()._meta.db_table
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        for label, expires in (("live", "now() + interval '1 day'"), ("expired", "now() - interval '1 day'")):
+            cursor.execute(
+                f"INSERT INTO {table} (token, token_checksum, application_id, user_id, expires, scope,"  # noqa: S608
+                " resource, created, updated)"
+                f" SELECT '', md5(%s || g) || md5(g || %s), %s, %s, {expires}, 'mcp:tools', '[]',"
+                " now(), now() FROM generate_series(1, %s) AS g",
+                [label, label, seeded["public_pk"], seeded["user_pk"], count],
+            )
+        cursor.execute(f"ANALYZE {table}")
+    return time.monotonic() - started
+
+
+def issuance_during_cleanup(base: str, args: argparse.Namespace, seeded: dict) -> tuple[dict, dict]:
+    """Run clearexpiredtokens and drive client_credentials in 3 s slices until it ends."""
+    cleanup = subprocess.Popen(
+        [sys.executable, "manage.py", "clearexpiredtokens", "--json"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    slice_args = argparse.Namespace(**{**vars(args), "duration": 3})
+    totals = {"requests": 0, "errors": 0, "duration_us": 0, "p50_us": 0, "p99_us": 0}
+    while cleanup.poll() is None:
+        result = wrk(
+            f"{base}/oauth/token",
+            slice_args,
+            method="POST",
+            headers=[basic(seeded["service"])],
+            body="grant_type=client_credentials&scope=mcp%3Atools",
+        )
+        totals["requests"] += result["requests"]
+        totals["errors"] += result["errors"] + result.get("exhausted", 0)
+        totals["duration_us"] += result["duration_us"]
+        totals["p50_us"] = max(totals["p50_us"], result["p50_us"])
+        totals["p99_us"] = max(totals["p99_us"], result["p99_us"])
+    report = json.loads(cleanup.stdout.read() or "{}")
+    if cleanup.returncode != 0:
+        raise SystemExit("clearexpiredtokens failed")
+    return totals, report
 
 
 def start_server(port: int, workers: int) -> subprocess.Popen:
@@ -99,6 +180,8 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        stdout=SERVER_LOG.open("w"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     import httpx
@@ -149,6 +232,10 @@ async def mint_codes(
             async with semaphore:
                 query = urlencode({**params, "state": f"s{n}"})
                 consent = await http.get(f"/oauth/authorize?{query}")
+                if consent.status_code == 302:
+                    # The consent is remembered after the first Allow: the code comes at once.
+                    codes.append(parse_qs(urlsplit(consent.headers["location"]).query)["code"][0])
+                    return
                 fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', consent.text)
                 form = {name: unescape(value) for name, value in fields}
                 form["allow"] = "true"
@@ -344,6 +431,8 @@ def main() -> int:
             ["", "2", ""],
         )
         results.append(row("dcr registration", result, args.duration, top))
+        if args.scale:
+            results += scale_rows(base, args, seeded, top, results, access_token)
         rss = worker_rss_mb(server)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -372,6 +461,42 @@ def main() -> int:
     return 0
 
 
+def scale_rows(base, args, seeded, top, empty_rows, access_token) -> list[dict]:
+    """The same endpoints again with 2 x `args.scale` tokens in the table, then cleanup under load."""
+    seconds = load_tokens(seeded, args.scale)
+    print(f"loaded {args.scale:,} live + {args.scale:,} expired access tokens in {seconds:.0f} s")
+    before = {r["name"].split(" (")[0]: r["rps"] for r in empty_rows if "rps" in r}
+    rows = []
+    measured = {
+        "client_credentials": wrk(
+            f"{base}/oauth/token",
+            args,
+            method="POST",
+            headers=[basic(seeded["service"])],
+            body="grant_type=client_credentials&scope=mcp%3Atools",
+        ),
+        "introspection": wrk(
+            f"{base}/oauth/introspect",
+            args,
+            method="POST",
+            headers=[basic(seeded["resource_server"])],
+            body=urlencode({"token": access_token}),
+        ),
+        "userinfo": wrk(f"{base}/oauth/userinfo", args, headers=[f"Authorization: Bearer {access_token}"]),
+    }
+    for name, result in measured.items():
+        scaled = row(f"{name} at {2 * args.scale:,} tokens", result, args.duration, top)
+        if before.get(name):
+            scaled["vs_empty"] = round(scaled["rps"] / before[name], 3)
+        rows.append(scaled)
+    during, report = issuance_during_cleanup(base, args, seeded)
+    cleanup = row("client_credentials during cleanup", during, args.duration, top)
+    cleanup["cleanup_seconds"] = report.get("seconds")
+    cleanup["cleanup_deleted"] = sum(report.get("deleted", {}).values())
+    rows.append(cleanup)
+    return rows
+
+
 def print_table(results: list[dict], args: argparse.Namespace, rss: list[float]) -> None:
     print(f"\n{args.connections} connections, {args.duration} s per row, gunicorn {args.workers} workers\n")
     print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>6}")
@@ -382,6 +507,12 @@ def print_table(results: list[dict], args: argparse.Namespace, rss: list[float])
         print(
             f"{r['name']:42} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
             f"{r['errors']:7d} {r['ratio']:6.2f}"
+            + (f"   {r['vs_empty']:.2f} of the empty-table rate" if "vs_empty" in r else "")
+            + (
+                f"   cleanup deleted {r['cleanup_deleted']:,} rows in {r['cleanup_seconds']} s"
+                if "cleanup_seconds" in r
+                else ""
+            )
         )
     print(f"\nworker RSS after the run (MB): {rss}")
 

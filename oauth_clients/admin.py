@@ -12,11 +12,14 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from oauth_clients import policy
 from oauth_clients.api_keys import create_api_key, revoke_api_key, validate_api_key_request
-from oauth_clients.models import ApiKey
+from oauth_clients.assertions import PRIVATE_KEY_JWT
+from oauth_clients.initial_access import create_initial_access_token
+from oauth_clients.models import ApiKey, InitialAccessToken
 from oauth_clients.secrets import new_client_secret
 from oauth_clients.services import rotate_client_secret
 
@@ -175,6 +178,9 @@ class ClientAdmin(admin.ModelAdmin):
 
     @admin.display(description="Client secret")
     def secret_status(self, obj) -> str:
+        if obj.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+            keys = obj.jwks_uri or "the keys in its registration"
+            return f"None: authenticates with signed assertions (private_key_jwt), verified with {keys}."
         if obj.client_type != Client.CLIENT_CONFIDENTIAL:
             return "None (public client: PKCE only)"
         status = "Set; stored hashed, never shown again. Use the “Rotate secret” action for a new one."
@@ -361,4 +367,77 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for key in queryset.filter(revoked_at__isnull=True):
             revoke_api_key(key)
+        self.message_user(request, "Revoked.", messages.SUCCESS)
+
+
+class InitialAccessTokenAdminForm(forms.ModelForm):
+    expires_in_days = forms.IntegerField(min_value=1, max_value=365, initial=7)
+
+    class Meta:
+        model = InitialAccessToken
+        fields = ["name", "max_uses"]
+
+
+@admin.register(InitialAccessToken)
+class InitialAccessTokenAdmin(admin.ModelAdmin):
+    """RFC 7591 §3 initial access tokens for DCR_MODE=token: issued here, shown once."""
+
+    list_display = ("name", "uses", "max_uses", "expires", "last_used_at", "revoked_at", "created_by")
+    readonly_fields = (
+        "name",
+        "uses",
+        "max_uses",
+        "expires",
+        "created",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    )
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = InitialAccessTokenAdminForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["name", "max_uses", "expires_in_days"] if obj is None else list(self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or request.method == "GET"
+
+    def save_model(self, request, obj, form, change):
+        token, raw = create_initial_access_token(
+            form.cleaned_data["name"],
+            timedelta(days=form.cleaned_data["expires_in_days"]),
+            max_uses=form.cleaned_data.get("max_uses"),
+            created_by=request.user,
+        )
+        obj.pk = token.pk
+        obj._issued_token = raw
+
+    def save_related(self, request, form, formsets, change):
+        pass  # the row was written by create_initial_access_token
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = TemplateResponse(
+            request,
+            "admin/oauth_clients/initial_access_token_once.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Copy the initial access token now",
+                "token": InitialAccessToken.objects.get(pk=obj.pk),
+                "raw": obj._issued_token,
+                "opts": self.model._meta,
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description="Revoke selected initial access tokens")
+    def revoke(self, request, queryset):
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from oauth_clients import policy
+from oauth_clients import assertions, policy
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_REDIRECT_URIS = 20
 MAX_URI_LENGTH = 2000
 MAX_NAME_LENGTH = 200
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-AUTH_METHODS = ("none", *SECRET_METHODS)
+AUTH_METHODS = ("none", *SECRET_METHODS, assertions.PRIVATE_KEY_JWT)
 
 
 class RegistrationError(Exception):
@@ -38,6 +38,8 @@ class Registration:
     auth_method: str
     allowed_scopes: list[str]
     application_type: str | None
+    jwks: dict | None = None  # private_key_jwt: RFC 7523 assertions verified with these keys
+    jwks_uri: str = ""
 
 
 def _bad(description: str) -> RegistrationError:
@@ -130,6 +132,13 @@ def read_registration(data: dict) -> Registration:
             "a client_credentials client must authenticate (client_secret_basic or client_secret_post)"
         )
 
+    jwks, jwks_uri = None, ""
+    if auth_method == assertions.PRIVATE_KEY_JWT:
+        try:
+            jwks, jwks_uri = assertions.read_client_keys(data)
+        except ValueError as error:
+            raise _bad(str(error)) from error
+
     scope = data.get("scope") or ""
     if not isinstance(scope, str):
         raise _bad("scope must be a space-separated string")
@@ -144,9 +153,11 @@ def read_registration(data: dict) -> Registration:
         "client_name": name,
         "redirect_uris": redirect_uris,
         "grant_types": [grant],
-        "token_endpoint_auth_method": auth_method,
+        # DOT stores every authenticating client as client_secret_basic; an assertion
+        # client's generated secret is never returned and never accepted (validator).
+        "token_endpoint_auth_method": "client_secret_basic" if jwks or jwks_uri else auth_method,
     }
-    return Registration(body, auth_method, allowed, application_type)
+    return Registration(body, auth_method, allowed, application_type, jwks, jwks_uri)
 
 
 def is_trusted_redirect(uri: str) -> bool:

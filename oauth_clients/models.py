@@ -18,6 +18,12 @@ class Client(AbstractApplication):
     previous_secret_valid_until = models.DateTimeField(null=True, blank=True)
     # Last successful token request; dynamically registered clients never used are pruned.
     last_used_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # RFC 7591 §2 as a metadata document declares it; blank means derived from
+    # client_type. `private_key_jwt` clients authenticate with RFC 7523 assertions signed
+    # by a key from `jwks` or `jwks_uri` (oauth_clients/assertions.py).
+    token_endpoint_auth_method = models.CharField(max_length=40, blank=True)
+    jwks = models.JSONField(null=True, blank=True)
+    jwks_uri = models.URLField(max_length=2000, blank=True)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -80,3 +86,33 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"API key {self.name!r} for {self.client.name}"
+
+
+class InitialAccessToken(models.Model):
+    """An RFC 7591 §3 initial access token: with DCR_MODE=token, registration needs one.
+
+    Created by an admin (admin or `createinitialaccesstoken`), shown once, stored as a
+    SHA-256 checksum, expiring, optionally good for a limited number of registrations.
+    """
+
+    PREFIX = "mcpiat_"
+
+    name = models.CharField(max_length=255, help_text="Who or what it was issued for.")
+    token_checksum = models.CharField(max_length=64, unique=True, editable=False)
+    expires = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Registrations it allows; empty for any number until it expires."
+    )
+    uses = models.PositiveIntegerField(default=0, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "initial access token"
+
+    def __str__(self) -> str:
+        return f"Initial access token {self.name!r}"

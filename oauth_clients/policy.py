@@ -45,6 +45,11 @@ def redirect_uri_problem(uri: str) -> str | None:
     return f"uses the scheme {scheme!r}, which is not in CUSTOM_REDIRECT_SCHEMES"
 
 
+def redirects_are_loopback_only(uris: list[str]) -> bool:
+    """Any app on the user's machine can listen on loopback: consent warns about such clients."""
+    return bool(uris) and all(urlsplit(uri).hostname in LOOPBACK_HOSTS for uri in uris)
+
+
 def validate_redirect_uris(uris: list[str]) -> None:
     problems = [f"{uri}: {problem}" for uri in uris if (problem := redirect_uri_problem(uri))]
     if problems:

@@ -4,16 +4,24 @@ import json
 import time
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import DynamicClientRegistrationView
 
-from authserver.oauth.errors import oauth_error
-from oauth_clients import dcr
+from authserver.oauth.errors import bearer_challenge, oauth_error
+from oauth_clients import assertions, dcr
+from oauth_clients.initial_access import spend_initial_access_token
 
 Client = get_application_model()
+
+
+def _initial_token_error(description: str, presented: bool) -> JsonResponse:
+    # RFC 7591 §3 → RFC 6750 §3: a bearer error (no error code when no token was sent).
+    challenge = bearer_challenge("invalid_token", description) if presented else bearer_challenge()
+    return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
 
 
 def _registration_rate(group: str, request: HttpRequest) -> str:
@@ -28,6 +36,25 @@ class RegistrationView(DynamicClientRegistrationView):
                 "slow_down", "Too many registrations from this address; retry later.", status=429,
                 headers={"Retry-After": "60"},
             )  # fmt: skip
+        if settings.DCR_MODE != "token":
+            return self._register(request, *args, **kwargs)
+        # RFC 7591 §3: registration with an initial access token from an admin.
+        scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return _initial_token_error(
+                "Registration on this server needs an initial access token from its admin.", presented=False
+            )
+        with transaction.atomic():
+            if not spend_initial_access_token(raw.strip()):
+                return _initial_token_error(
+                    "The initial access token is unknown, expired, revoked or used up.", presented=True
+                )
+            response = self._register(request, *args, **kwargs)
+            if response.status_code != 201:
+                transaction.set_rollback(True)  # a refused registration does not spend a use
+            return response
+
+    def _register(self, request, *args, **kwargs):
         if request.content_type != "application/json":
             return oauth_error("invalid_client_metadata", "Send the client metadata as application/json.")
         if int(request.META.get("CONTENT_LENGTH") or 0) > dcr.MAX_BODY_BYTES:
@@ -50,7 +77,17 @@ class RegistrationView(DynamicClientRegistrationView):
 
     def _complete(self, payload: dict, registration: dcr.Registration) -> JsonResponse:
         scope = " ".join(registration.allowed_scopes)
-        Client.objects.filter(client_id=payload["client_id"]).update(allowed_scopes=scope)
+        Client.objects.filter(client_id=payload["client_id"]).update(
+            allowed_scopes=scope,
+            token_endpoint_auth_method=registration.auth_method,
+            jwks=registration.jwks,
+            jwks_uri=registration.jwks_uri,
+        )
+        if registration.auth_method == assertions.PRIVATE_KEY_JWT:
+            payload.pop("client_secret", None)  # it authenticates with its keys only
+            payload.update(
+                {"jwks": registration.jwks} if registration.jwks else {"jwks_uri": registration.jwks_uri}
+            )
         # RFC 7591 §3.2.1: echo what was registered (DOT says client_secret_basic for every
         # confidential client), when, and that an issued secret does not expire.
         payload["token_endpoint_auth_method"] = registration.auth_method

@@ -7,10 +7,12 @@ one the server has.
 
 import json
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from oauth2_provider.compat import login_not_required
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
 
 
@@ -30,6 +32,11 @@ def build_document(request: HttpRequest) -> dict:
     document["introspection_endpoint_auth_methods_supported"] = [
         method for method in document["token_endpoint_auth_methods_supported"] if method != "none"
     ]
+    if oauth2_settings.CIMD_ENABLED:
+        # RFC 7523 §2.2 client assertions, verified against a metadata document's keys
+        # (oauth_clients/assertions.py); at the token endpoint only, never introspection.
+        document["token_endpoint_auth_methods_supported"].append("private_key_jwt")
+        document["token_endpoint_auth_signing_alg_values_supported"] = settings.CLIENT_ASSERTION_SIGNING_ALGS
     document["claims_supported"] = sorted(set(document.get("claims_supported", [])) | _USERINFO_CLAIMS)
     return document
 

@@ -7,7 +7,9 @@ hook it sits in:
 - only confidential clients authenticate (closes DOT's public-client introspection hole);
 - a client whose ``algorithm`` is blank still gets an RS256 id_token (no 500);
 - a refresh token repeated inside ``REFRESH_TOKEN_GRACE_SECONDS`` gets the same new pair;
-- a redeemed authorization code presented again revokes what it was exchanged for.
+- a redeemed authorization code presented again revokes what it was exchanged for;
+- metadata-document clients get our document policy, and `private_key_jwt` clients
+  authenticate with RFC 7523 assertions (oauth_clients/cimd.py, assertions.py).
 """
 
 import base64
@@ -15,10 +17,12 @@ import hashlib
 import json
 import logging
 import threading
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
+from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import (
     AbstractApplication,
@@ -34,8 +38,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from authserver import keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
+from oauth_clients import assertions, cimd, policy
 from oauth_clients import cache as client_cache
-from oauth_clients import policy
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,7 @@ RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ASSERTION_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
 def checksum(value: str) -> str:
@@ -71,7 +76,11 @@ class OAuth2Validator(DOTValidator):
         if client_id and request.client is None:
             cached = client_cache.get(client_id)
             request.client = cached
-        client = super()._load_application(client_id, request)
+        with cimd.capture_document() as fetched:
+            client = super()._load_application(client_id, request)
+        if client is not None and client.client_id in fetched:
+            # DOT just stored this metadata-document client; add what it leaves out.
+            client = cimd.apply_document(client, fetched[client.client_id])
         if client is not None and client is not cached:
             client_cache.put(client)
         return client
@@ -82,7 +91,11 @@ class OAuth2Validator(DOTValidator):
         # We serve no device flow, and public clients have no credentials to check.
         if request.grant_type == DEVICE_CODE_GRANT:
             return False
+        if assertions.presents_assertion(request):
+            return self._authenticate_with_assertion(request)
         authenticated = super().authenticate_client(request, *args, **kwargs)
+        if authenticated and request.client.token_endpoint_auth_method == assertions.PRIVATE_KEY_JWT:
+            return False  # registered for assertions: nothing else authenticates it
         client_id, presented = self._presented_credentials(request)
         if not authenticated:
             # A rotated secret keeps working until the end of its grace period. (DOT's
@@ -106,6 +119,32 @@ class OAuth2Validator(DOTValidator):
             type(client).objects.filter(pk=client.pk).update(
                 client_secret=make_password(presented, hasher=hasher)
             )
+        return True
+
+    def client_authentication_required(self, request, *args, **kwargs):
+        if assertions.presents_assertion(request):
+            return True
+        return super().client_authentication_required(request, *args, **kwargs)
+
+    def _authenticate_with_assertion(self, request) -> bool:
+        """RFC 7523 §2.2, at the token and revocation endpoints only (never introspection:
+        anyone can publish a metadata document with keys of their own)."""
+        at_revocation = urlsplit(request.uri).path.rstrip("/") == reverse("oauth2_provider:revoke-token")
+        if request.grant_type not in ASSERTION_GRANTS and not at_revocation:
+            return False
+        if self._extract_basic_auth(request) or getattr(request, "client_secret", None):
+            return False  # one authentication method per request
+        client_id = getattr(request, "client_id", None) or assertions.unverified_issuer(
+            getattr(request, "client_assertion", None) or ""
+        )
+        client = self._load_application(client_id, request) if client_id else None
+        if client is None:
+            return False
+        try:
+            assertions.verify_client_assertion(request, client)
+        except assertions.AssertionError_ as error:
+            logger.info("client assertion refused for %s: %s", client_id, error)
+            return False
         return True
 
     def _presented_credentials(self, request) -> tuple[str | None, str | None]:
@@ -267,6 +306,14 @@ class OAuth2Validator(DOTValidator):
 
     def save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type == "client_credentials":
+            if settings.CLIENT_CREDENTIALS_ASYNC_COMMIT and connection.vendor == "postgresql":
+                # The commit's WAL flush is most of this grant's cost. A service can mint
+                # another token with its own credentials at any moment, so this one insert
+                # need not survive a database crash; every other write stays durable.
+                with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                    return self._save_bearer_token(token, request, *args, **kwargs)
             # One INSERT and nothing else: DOT's surrounding transaction would only add
             # BEGIN and COMMIT round trips to the busiest grant.
             return self._save_bearer_token(token, request, *args, **kwargs)

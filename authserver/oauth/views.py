@@ -12,16 +12,16 @@ from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_access_token_model, get_application_model
-from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from authserver import keys
+from authserver import consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
-from oauth_clients import dcr, policy
+from authserver.scopes import describe_scopes
+from oauth_clients import cimd, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -33,22 +33,73 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        descriptions = get_scopes_backend().get_all_scopes()
-        context["scope_rows"] = [
-            (scope, descriptions.get(scope, scope)) for scope in context.get("scopes") or []
-        ]
+        context["scope_rows"] = describe_scopes(context.get("scopes") or [])
         redirect_uri = context.get("redirect_uri") or ""
         context["redirect_host"] = urlsplit(redirect_uri).netloc or redirect_uri
         context["resources"] = (context.get("resource") or "").split()
         application = context.get("application")
         if application is not None:
-            context["client_is_dynamic"] = application.registration_source != "manual"
-            context["client_is_known"] = not context["client_is_dynamic"] or dcr.is_trusted_redirect(
-                redirect_uri
+            # draft-ietf-oauth-client-id-metadata-document §6.4; MCP "Localhost Redirect URI Risks"
+            context["client_id_host"] = cimd.client_id_host(application)
+            context["localhost_only"] = policy.redirects_are_loopback_only(application.redirect_uris.split())
+            context["client_is_dynamic"] = consent.client_is_dynamic(application)
+            context["client_is_known"] = consent.client_is_verified(application, redirect_uri)
+            context["consent_is_remembered"] = not (
+                settings.CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS and not context["client_is_known"]
             )
         return context
 
+    def render_to_response(self, context, **response_kwargs):
+        # DOT reaches here when it would show the consent page: a remembered consent that
+        # covers this request answers "allow" on the person's behalf, through DOT's own path.
+        form = context.get("form")
+        if self.request.method == "GET" and form is not None and "error" not in context:
+            if self._consent_is_remembered(context):
+                remembered = self.get_form_class()(data={**_present(form.initial), "allow": "true"})
+                if remembered.is_valid():
+                    return self.form_valid(remembered)
+            if "none" in self.request.GET.get("prompt", "").split():
+                # OpenID Connect Core §3.1.2.6: no page may be shown, and consent is needed.
+                error = CustomOAuth2Error(
+                    error="consent_required",
+                    description="The user has not allowed this access yet.",
+                    state=context.get("state"),
+                )
+                return self.error_response(
+                    OAuthToolkitError(error=error, redirect_uri=context["redirect_uri"]),
+                    context["application"],
+                )
+        return super().render_to_response(context, **response_kwargs)
+
+    def _consent_is_remembered(self, context) -> bool:
+        return consent.may_skip_consent(
+            self.request.user,
+            context["application"],
+            scopes=context.get("scopes") or [],
+            resources=context["resources"],
+            redirect_uri=context.get("redirect_uri") or "",
+            prompt=self.request.GET.get("prompt", ""),
+        )
+
+    def form_valid(self, form):
+        self.success_url = None  # DOT sets it only when the code was issued
+        response = super().form_valid(form)
+        if self.success_url and form.cleaned_data.get("allow"):
+            application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
+            consent.remember_consent(
+                self.request.user,
+                application,
+                scopes=(form.cleaned_data.get("scope") or "").split(),
+                resources=(form.cleaned_data.get("resource") or "").split(),
+            )
+        return response
+
     def get(self, request, *args, **kwargs):
+        if "approval_prompt" in request.GET:
+            # DOT's `approval_prompt=auto` skips consent on any live token, whatever its
+            # resource; the remembered consent (authserver.consent) decides instead.
+            request.GET = request.GET.copy()
+            del request.GET["approval_prompt"]
         resources = request.GET.getlist("resource")
         try:
             _, credentials = self.validate_authorization_request(request)
@@ -70,6 +121,10 @@ class AuthorizationView(dot_views.AuthorizationView):
         if "iss" not in dict(parse_qsl(urlsplit(redirect_to).query)):
             redirect_to = add_params_to_uri(redirect_to, [("iss", settings.ISSUER)])
         return super().redirect(redirect_to, application)
+
+
+def _present(initial: dict) -> dict:
+    return {key: value for key, value in initial.items() if value is not None}
 
 
 class TokenView(dot_views.TokenView):

@@ -1,6 +1,7 @@
 """The MCP Python SDK's own OAuth client, for real, against this server and an MCP server
 protected by the resource-server kit: discovery (RFC 9728 → RFC 8414), dynamic client
-registration, code + PKCE with `resource`, token, a tool call, and a refresh.
+registration or a Client ID Metadata Document URL as client_id, code + PKCE with `resource`,
+token, a tool call, and a refresh.
 
 The user's login and consent happen headlessly: the redirect handler drives our login
 and consent pages over HTTP, as a browser would, and hands the code back to the SDK.
@@ -143,8 +144,25 @@ def issuer(live_server, settings):
     return live_server.url
 
 
-def test_mcp_sdk_client_full_flow(issuer):
+@pytest.mark.parametrize("registration", ["dcr", "cimd"])
+def test_mcp_sdk_client_full_flow(issuer, request, registration):
     user = make_user("sdk-user", "correct horse battery")
+    client_metadata_url = None
+    if registration == "cimd":
+        # The SDK's Client ID Metadata Document support: its https URL is the client_id.
+        documents = request.getfixturevalue("documents")
+        client_metadata_url = documents.url("/sdk/client.json")
+        documents.publish(
+            "/sdk/client.json",
+            {
+                "client_id": client_metadata_url,
+                "client_name": "SDK interop test (CIMD)",
+                "redirect_uris": [CALLBACK],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+            },
+        )
     rs_client = make_confidential_client(name="interop MCP server")
     port = free_port()
     mcp_thread = serve_mcp(port, issuer, rs_client)
@@ -170,6 +188,7 @@ def test_mcp_sdk_client_full_flow(issuer):
         storage=storage,
         redirect_handler=redirect_handler,
         callback_handler=callback_handler,
+        client_metadata_url=client_metadata_url,
     )
 
     async def scenario() -> dict:
@@ -198,7 +217,10 @@ def test_mcp_sdk_client_full_flow(issuer):
     assert results["first"].content[0].text == str(user.pk)
     assert results["second"].content[0].text == str(user.pk)
     assert results["refreshed"] is True
-    assert storage.client_info.client_id  # registered dynamically
+    if registration == "cimd":
+        assert storage.client_info.client_id == client_metadata_url  # no registration at all
+    else:
+        assert storage.client_info.client_id  # registered dynamically
     assert len(browser.authorize_urls) == 1  # one consent, then refresh only
     query = parse_qs(urlsplit(browser.authorize_urls[0]).query)
     assert query["resource"] == [mcp_url]  # RFC 8707 from the SDK
