@@ -58,7 +58,10 @@ def _string_list(data: dict, field: str) -> list[str]:
 def redirect_uri_problem(uri: str, application_type: str | None) -> str | None:
     if len(uri) > MAX_URI_LENGTH:
         return f"is longer than {MAX_URI_LENGTH} characters"
-    scheme = urlsplit(uri).scheme.lower()
+    try:
+        scheme = urlsplit(uri).scheme.lower()
+    except ValueError:  # e.g. a malformed IPv6 host: http://[::1
+        return "is not a valid URI"
     if scheme not in ("http", "https") and scheme not in settings.DCR_ALLOWED_CUSTOM_SCHEMES:
         return f"uses the scheme {scheme!r}, which this server does not accept for registration"
     problem = policy.redirect_uri_problem(uri)

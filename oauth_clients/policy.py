@@ -66,7 +66,11 @@ def validate_scopes(scopes: list[str]) -> None:
 
 def resource_problem(uri: str) -> str | None:
     """RFC 8707 §2: an absolute URI without a fragment."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 (raises on a malformed port)
+    except ValueError:  # e.g. a malformed IPv6 host: http://[::1
+        return "must be an absolute http(s) URL"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an absolute http(s) URL"
     if "#" in uri:

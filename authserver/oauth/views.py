@@ -10,11 +10,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from oauth2_provider import views as dot_views
 from oauth2_provider.compat import login_not_required
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from authserver import consent, keys
@@ -83,8 +84,15 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         self.success_url = None  # DOT sets it only when the code was issued
-        response = super().form_valid(form)
-        if self.success_url and form.cleaned_data.get("allow"):
+        try:
+            response = super().form_valid(form)
+        except get_application_model().DoesNotExist:
+            # A forged consent form naming no client: nothing to redirect to (RFC 6749 §4.1.2.1).
+            return self._untrusted(errors.InvalidClientIdError())
+        # oauthlib answers a request that fails validation here with an error redirect,
+        # which DOT follows as if it were a success: only a code is an allowed request.
+        issued = self.success_url and "code" in dict(parse_qsl(urlsplit(self.success_url).query))
+        if issued and form.cleaned_data.get("allow"):
             application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
             consent.remember_consent(
                 self.request.user,
@@ -93,6 +101,16 @@ class AuthorizationView(dot_views.AuthorizationView):
                 resources=(form.cleaned_data.get("resource") or "").split(),
             )
         return response
+
+    def form_invalid(self, form):
+        # The consent form only carries hidden copies of a request that was valid when the
+        # page was shown: a form that does not validate was altered, and cannot be trusted.
+        return self._untrusted(
+            errors.InvalidRequestFatalError(description="The consent form was altered or is incomplete.")
+        )
+
+    def _untrusted(self, error):
+        return self.error_response(FatalClientError(error=error), None)
 
     def get(self, request, *args, **kwargs):
         if "approval_prompt" in request.GET:
