@@ -21,6 +21,7 @@ from authserver.oauth.errors import oauth_error
 API_PREFIXES = ("/oauth/", "/.well-known/")
 AUTHORIZE_PATHS = ("/oauth/authorize", "/oauth/authorize/")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+UTF8 = ("utf-8", "utf8")
 
 
 class InputGuardMiddleware:
@@ -29,7 +30,14 @@ class InputGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path in AUTHORIZE_PATHS:
-            return self.get_response(request)
+            # Its view answers NUL bytes per RFC 6749 §4.1.2.1; a body or query that cannot
+            # even be read gets Django's 400 page instead of a 500.
+            problem = _unreadable(request)
+            return (
+                self.get_response(request)
+                if problem is None
+                else bad_request(request, SuspiciousOperation(problem))
+            )
         problem = _problem(request)
         if problem is None:
             return self.get_response(request)
@@ -41,18 +49,34 @@ class InputGuardMiddleware:
         return bad_request(request, SuspiciousOperation(problem))
 
 
+def _unreadable(request: HttpRequest) -> str | None:
+    """Why the query string or form body cannot be parsed, or None."""
+    if (
+        request.content_type in FORM_TYPES
+        and request.content_params.get("charset", "utf-8").lower() not in UTF8
+    ):
+        return "Form bodies must be UTF-8 (RFC 6749 Appendix B)."
+    try:
+        request.GET  # noqa: B018 (parses the query string)
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            request.POST  # noqa: B018
+    except RequestDataTooBig:
+        return "The request body is too large."
+    except (SuspiciousOperation, UnicodeDecodeError, LookupError, ValueError):
+        # Too many fields, a malformed multipart body, an undecodable one.
+        return "The request body could not be read."
+    return None
+
+
 def _problem(request: HttpRequest) -> str | None:
     """Why this request cannot be served, or None."""
     if "\x00" in request.path:
         return "The path must not contain NUL."
-    try:
-        fields = [*request.GET.lists()]
-        if request.method == "POST" and request.content_type in FORM_TYPES:
-            fields += request.POST.lists()
-    except RequestDataTooBig:
-        return "The request body is too large."
-    except SuspiciousOperation:  # too many fields, a malformed multipart body
-        return "The request body could not be read."
+    if problem := _unreadable(request):
+        return problem
+    fields = [*request.GET.lists()]
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        fields += request.POST.lists()
     if any(_has_nul(key) or any(_has_nul(value) for value in values) for key, values in fields):
         return "Parameters must not contain NUL."
     if request.content_type == "application/json" and request.method in ("POST", "PUT", "PATCH"):

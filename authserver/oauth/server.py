@@ -8,6 +8,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.openid import Server as OpenIDServer
 
+from oauth_clients import policy
+
 # RFC 7636 §4.1-4.2: a challenge is 43-128 unreserved characters (the Grant column holds 128).
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 MAX_NONCE_LENGTH = 255  # the Grant column
@@ -28,6 +30,16 @@ def check_parameters(request) -> dict:
         raise errors.InvalidRequestError(
             request=request, description=f"nonce must be at most {MAX_NONCE_LENGTH} characters."
         )
+    resources = getattr(request, "resource", None)
+    if isinstance(resources, str):
+        # A `resource` outside the consent form (in its URL or body) reaches oauthlib as one
+        # string, and the Grant column takes only a list (a 500): read it as one indicator.
+        resources = request.resource = [resources]
+    for resource in resources or []:
+        if problem := policy.resource_problem(resource):
+            raise errors.CustomOAuth2Error(
+                error="invalid_target", description=f"The resource {resource!r} {problem}.", request=request
+            )
     if request.claims is not None and not _claims_are_valid(request.claims):
         # oauthlib's own check raises without the request, so the error could not be
         # redirected (DisallowedRedirect, a bare 400); and a stored non-object would break

@@ -29,8 +29,18 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 SUPPORTED_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 
 
+# The sign-in redirect carries the whole request, percent-encoded once more (up to three
+# times longer), and Django refuses redirects over 16384 characters.
+MAX_AUTHORIZE_QUERY_LENGTH = 5000
+
+
 class AuthorizationView(dot_views.AuthorizationView):
     template_name = "oauth2_provider/authorize.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if len(request.META.get("QUERY_STRING", "")) > MAX_AUTHORIZE_QUERY_LENGTH:
+            return self._untrusted(errors.InvalidRequestFatalError(description="The request is too long."))
+        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
