@@ -94,6 +94,10 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         self.success_url = None  # DOT sets it only when the code was issued
+        if not form.cleaned_data.get("allow") and not self._denial_is_deliverable(form):
+            # DOT sends a denial to the form's redirect_uri without checking it: an open
+            # redirect through the Deny button of a tampered form (RFC 6749 §4.1.2.1).
+            return self._untrusted(errors.MismatchingRedirectURIError())
         try:
             response = super().form_valid(form)
         except get_application_model().DoesNotExist:
@@ -111,6 +115,16 @@ class AuthorizationView(dot_views.AuthorizationView):
                 resources=(form.cleaned_data.get("resource") or "").split(),
             )
         return response
+
+    @staticmethod
+    def _denial_is_deliverable(form) -> bool:
+        application = get_application_model().objects.filter(client_id=form.cleaned_data["client_id"]).first()
+        try:
+            return application is not None and application.redirect_uri_allowed(
+                form.cleaned_data["redirect_uri"]
+            )
+        except ValueError:  # a malformed URI, e.g. http://[::1
+            return False
 
     def form_invalid(self, form):
         # The consent form only carries hidden copies of a request that was valid when the

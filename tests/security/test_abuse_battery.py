@@ -1075,3 +1075,22 @@ def test_form_body_in_another_charset_is_a_json_invalid_request(client, path, ch
         )
     assert_json_error(response, "invalid_request")
     assert response.json()["error_description"] == "Form bodies must be UTF-8 (RFC 6749 Appendix B)."
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", ["https://evil.example/cb", "0", "http://[::1", "javascript:alert(1)"]
+)
+def test_deny_in_a_tampered_consent_form_never_redirects_elsewhere(signed_in, public_client, redirect_uri):
+    params = authorize_params(public_client, Pkce.new())
+    form = {k: v for k, v in authorize(signed_in, params).context["form"].initial.items() if v is not None}
+    with nothing_stored():
+        response = signed_in.post("/oauth/authorize", {**form, "redirect_uri": redirect_uri})
+    assert_untrusted_page(response, "invalid_request")
+
+
+def test_deny_in_an_untampered_consent_form_goes_back_to_the_client(signed_in, public_client):
+    params = authorize_params(public_client, Pkce.new(), redirect_uri="http://127.0.0.1:40000/callback")
+    form = {k: v for k, v in authorize(signed_in, params).context["form"].initial.items() if v is not None}
+    with nothing_stored():
+        response = signed_in.post("/oauth/authorize", form)
+    assert_error_redirect(response, "access_denied", params["state"], "http://127.0.0.1:40000/callback")
