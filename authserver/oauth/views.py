@@ -22,6 +22,7 @@ from authserver import consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.validator import checksum
 from authserver.scopes import describe_scopes
+from oauth_clients import cache as client_cache
 from oauth_clients import cimd, policy
 from oauth_clients.api_keys import note_use as note_api_key_use
 
@@ -94,9 +95,9 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         self.success_url = None  # DOT sets it only when the code was issued
-        if not form.cleaned_data.get("allow") and not self._denial_is_deliverable(form):
-            # DOT sends a denial to the form's redirect_uri without checking it: an open
-            # redirect through the Deny button of a tampered form (RFC 6749 §4.1.2.1).
+        if not self._redirect_is_registered(form):
+            # DOT sends a denial, or a refused resource, to the form's redirect_uri without
+            # checking it: an open redirect through a tampered form (RFC 6749 §4.1.2.1).
             return self._untrusted(errors.MismatchingRedirectURIError())
         try:
             response = super().form_valid(form)
@@ -117,8 +118,11 @@ class AuthorizationView(dot_views.AuthorizationView):
         return response
 
     @staticmethod
-    def _denial_is_deliverable(form) -> bool:
-        application = get_application_model().objects.filter(client_id=form.cleaned_data["client_id"]).first()
+    def _redirect_is_registered(form) -> bool:
+        client_id = form.cleaned_data["client_id"]
+        application = (
+            client_cache.get(client_id) or get_application_model().objects.filter(client_id=client_id).first()
+        )
         try:
             return application is not None and application.redirect_uri_allowed(
                 form.cleaned_data["redirect_uri"]

@@ -1094,3 +1094,16 @@ def test_deny_in_an_untampered_consent_form_goes_back_to_the_client(signed_in, p
     with nothing_stored():
         response = signed_in.post("/oauth/authorize", form)
     assert_error_redirect(response, "access_denied", params["state"], "http://127.0.0.1:40000/callback")
+
+
+@pytest.mark.parametrize("redirect_uri", ["https://evil.example/cb", "0"])
+def test_refused_resource_in_a_tampered_consent_form_never_redirects_elsewhere(
+    signed_in, public_client, redirect_uri
+):
+    params = authorize_params(public_client, Pkce.new())
+    form = {k: v for k, v in authorize(signed_in, params).context["form"].initial.items() if v is not None}
+    with nothing_stored():
+        response = signed_in.post(
+            "/oauth/authorize", {**form, "redirect_uri": redirect_uri, "resource": "0", "allow": "true"}
+        )
+    assert_untrusted_page(response, "invalid_request")
