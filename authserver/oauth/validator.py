@@ -38,6 +38,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from authserver import keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
+from authserver.oauth.lookups import first_by
 from oauth_clients import assertions, cimd, policy
 from oauth_clients import cache as client_cache
 
@@ -174,7 +175,7 @@ class OAuth2Validator(DOTValidator):
     def _grant(self, code, client, request):
         memo = getattr(request, "grant_memo", None)
         if memo is None or memo[0] != code:
-            grant = Grant.objects.select_related("user").filter(code=code).first()
+            grant = first_by(Grant, "code", code, related=("user",))
             memo = request.grant_memo = (code, grant)
         grant = memo[1]
         # A code is only ever good for the client it was issued to.
@@ -221,6 +222,9 @@ class OAuth2Validator(DOTValidator):
     def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
         grant = self._grant(code, request.client, request)
         return (grant.nonce or None) if grant else None
+
+    def _load_access_token(self, token):
+        return first_by(AccessToken, "token_checksum", checksum(token), related=("application", "user"))
 
     def validate_jwt_bearer_token(self, token, scopes, request):
         # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT

@@ -19,6 +19,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from authserver import consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
+from authserver.oauth.lookups import first_by
 from authserver.oauth.validator import checksum
 from authserver.scopes import describe_scopes
 from oauth_clients import cimd, policy
@@ -198,11 +199,8 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
     def get_token_response(token_value=None):
         if token_value is None:
             return oauth_error("invalid_request", "Token parameter is missing.")
-        token = (
-            get_access_token_model()
-            .objects.select_related("user", "application")
-            .filter(token_checksum=checksum(token_value))
-            .first()
+        token = first_by(
+            get_access_token_model(), "token_checksum", checksum(token_value), related=("user", "application")
         )
         if token is None or not token.is_valid() or is_registration_token(token):
             return _no_store({"active": False})
