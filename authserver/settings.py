@@ -261,6 +261,12 @@ CIMD_TEST_FETCH_HOSTS: dict[str, str] = {}
 # self-registered clients whose callback is not on DCR_TRUSTED_REDIRECT_HOSTS always ask.
 CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS = env.bool("CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS", default=True)
 
+# --- Audit trail ---
+# `cleanupaudit` deletes audit events older than this many days.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 1 or more days")
+
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 # RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
 CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "PS256", "RS256"]

@@ -9,8 +9,9 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django_ratelimit.decorators import ratelimit
 from oauth2_provider.models import get_application_model
-from oauth2_provider.views import DynamicClientRegistrationView
+from oauth2_provider.views import DynamicClientRegistrationManagementView, DynamicClientRegistrationView
 
+from authserver import audit
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from oauth_clients import assertions, dcr
 from oauth_clients.initial_access import spend_initial_access_token
@@ -32,6 +33,12 @@ def _registration_rate(group: str, request: HttpRequest) -> str:
 class RegistrationView(DynamicClientRegistrationView):
     def post(self, request, *args, **kwargs):
         if getattr(request, "limited", False):
+            audit.record(
+                audit.Event.RATE_LIMITED,
+                request=request,
+                endpoint="dcr-register",
+                limit=settings.DCR_RATE_LIMIT,
+            )
             return oauth_error(
                 "slow_down", "Too many registrations from this address; retry later.", status=429,
                 headers={"Retry-After": "60"},
@@ -73,9 +80,9 @@ class RegistrationView(DynamicClientRegistrationView):
         response = super().post(request, *args, **kwargs)
         if response.status_code != 201:
             return response
-        return self._complete(json.loads(response.content), registration)
+        return self._complete(request, json.loads(response.content), registration)
 
-    def _complete(self, payload: dict, registration: dcr.Registration) -> JsonResponse:
+    def _complete(self, request, payload: dict, registration: dcr.Registration) -> JsonResponse:
         scope = " ".join(registration.allowed_scopes)
         Client.objects.filter(client_id=payload["client_id"]).update(
             allowed_scopes=scope,
@@ -99,6 +106,31 @@ class RegistrationView(DynamicClientRegistrationView):
             payload["application_type"] = registration.application_type
         if "client_secret" in payload:
             payload["client_secret_expires_at"] = 0
+        audit.record(
+            audit.Event.CLIENT_REGISTERED,
+            request=request,
+            client_id=payload["client_id"],
+            source="dcr",
+            client_name=payload.get("client_name"),
+            grant_types=payload["grant_types"],
+            token_endpoint_auth_method=registration.auth_method,
+        )
         response = JsonResponse(payload, status=201)
         response["Cache-Control"] = "no-store"
+        return response
+
+
+class RegistrationManagementView(DynamicClientRegistrationManagementView):
+    """DOT's RFC 7592 client configuration endpoint, audited."""
+
+    def put(self, request, client_id: str, *args, **kwargs):
+        response = super().put(request, client_id, *args, **kwargs)
+        if response.status_code == 200:
+            audit.record(audit.Event.CLIENT_UPDATED, request=request, client_id=client_id, source="rfc7592")
+        return response
+
+    def delete(self, request, client_id: str, *args, **kwargs):
+        response = super().delete(request, client_id, *args, **kwargs)
+        if response.status_code == 204:
+            audit.record(audit.Event.CLIENT_DELETED, request=request, client_id=client_id, source="rfc7592")
         return response

@@ -22,6 +22,7 @@ from urllib.parse import unquote_plus, urlsplit
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -35,7 +36,7 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
-from authserver import keys
+from authserver import audit, keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
 from authserver.oauth.lookups import first_by
@@ -292,7 +293,29 @@ class OAuth2Validator(DOTValidator):
                 request.refresh_token_instance = rt
                 request.grace_replay = replay
                 return True
-        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if not valid and oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+            self._audit_reuse(refresh_token, client, request)
+        return valid
+
+    @staticmethod
+    def _audit_reuse(refresh_token, client, request) -> None:
+        # DOT has just revoked the family if the token presented is a revoked one (its own
+        # grace period is 0 here: ours is the cache above). Same row DOT picked.
+        rt = (
+            RefreshToken.objects.select_related("user")
+            .filter(token_checksum=checksum(refresh_token))
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if rt is not None and rt.revoked is not None and rt.token_family:
+            audit.record(
+                audit.Event.REFRESH_TOKEN_REUSED,
+                request=request,
+                user=rt.user,
+                client_id=client.client_id,
+                token_family=str(rt.token_family),
+            )
 
     @staticmethod
     def _replay_is_live(replay: dict) -> bool:
@@ -301,6 +324,42 @@ class OAuth2Validator(DOTValidator):
         return RefreshToken.objects.filter(
             token_checksum=checksum(replay["token"]["refresh_token"]), revoked__isnull=True
         ).exists()
+
+    # --- revocation: RFC 7009, audited ------------------------------------------------
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        revoked = self._revocation_target(token, token_type_hint, request)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if revoked is not None:
+            audit.record(
+                audit.Event.TOKEN_REVOKED,
+                request=request,
+                user=revoked.user,
+                client_id=request.client.client_id,
+                token_type="access_token" if isinstance(revoked, AccessToken) else "refresh_token",
+            )
+
+    @staticmethod
+    def _revocation_target(token, token_type_hint, request):
+        # The token DOT is about to revoke: the same lookup (its type first, scoped to the
+        # authenticated client), so an unknown, foreign or already revoked token is not
+        # reported revoked.
+        application_pk = getattr(request.client, "pk", None)
+        if application_pk is None:
+            return None
+        models = [AccessToken, RefreshToken]
+        if token_type_hint == "refresh_token":  # noqa: S105 (a hint name)
+            models.reverse()
+        for model in models:
+            live = {"revoked__isnull": True} if model is RefreshToken else {}
+            found = (
+                model.objects.select_related("user")
+                .filter(token_checksum=checksum(token), application_id=application_pk, **live)
+                .first()
+            )
+            if found is not None:
+                return found
+        return None
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         replay = getattr(request, "grace_replay", None)

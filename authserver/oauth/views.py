@@ -17,7 +17,7 @@ from oauth2_provider.signals import app_authorized
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from authserver import consent, keys
+from authserver import audit, consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.lookups import first_by
 from authserver.oauth.validator import checksum
@@ -85,13 +85,28 @@ class AuthorizationView(dot_views.AuthorizationView):
     def form_valid(self, form):
         self.success_url = None  # DOT sets it only when the code was issued
         response = super().form_valid(form)
+        scopes = (form.cleaned_data.get("scope") or "").split()
+        resources = (form.cleaned_data.get("resource") or "").split()
+        client_id = form.cleaned_data["client_id"]
         if self.success_url and form.cleaned_data.get("allow"):
-            application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
-            consent.remember_consent(
-                self.request.user,
-                application,
-                scopes=(form.cleaned_data.get("scope") or "").split(),
-                resources=(form.cleaned_data.get("resource") or "").split(),
+            application = get_application_model().objects.get(client_id=client_id)
+            consent.remember_consent(self.request.user, application, scopes=scopes, resources=resources)
+            if self.request.method == "POST":  # the person pressed Allow (not a remembered consent)
+                audit.record(
+                    audit.Event.CONSENT_GRANTED,
+                    request=self.request,
+                    client_id=client_id,
+                    scopes=scopes,
+                    resources=resources,
+                )
+        elif self.request.method == "POST" and _is_refusal(response):
+            # DOT answered the person's "Deny" with access_denied at the client's redirect.
+            audit.record(
+                audit.Event.CONSENT_DENIED,
+                request=self.request,
+                client_id=client_id,
+                scopes=scopes,
+                resources=resources,
             )
         return response
 
@@ -122,6 +137,11 @@ class AuthorizationView(dot_views.AuthorizationView):
         if "iss" not in dict(parse_qsl(urlsplit(redirect_to).query)):
             redirect_to = add_params_to_uri(redirect_to, [("iss", settings.ISSUER)])
         return super().redirect(redirect_to, application)
+
+
+def _is_refusal(response) -> bool:
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    return dict(parse_qsl(urlsplit(location).query)).get("error") == "access_denied"
 
 
 def _present(initial: dict) -> dict:
