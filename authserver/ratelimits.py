@@ -15,6 +15,7 @@ counted on its own, and RATELIMIT_TRUSTED_RANGES multiplies both for such ranges
 import base64
 import binascii
 import hashlib
+import logging
 import math
 import time
 from functools import lru_cache
@@ -29,7 +30,11 @@ from django.urls import Resolver404, resolve
 
 from authserver.oauth.errors import oauth_error
 
+logger = logging.getLogger(__name__)
+
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Only paths under these are resolved and looked up in ENDPOINTS.
+LIMITED_PREFIXES = ("/oauth/", "/accounts/login/", "/admin/login/")
 # Route name → (limit name, methods counted, answered as JSON).
 ENDPOINTS = {
     "oauth2_provider:token": ("token", {"POST"}, True),
@@ -88,6 +93,8 @@ class RateLimitMiddleware:
         return self.get_response(request)
 
     def check(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.path_info.startswith(LIMITED_PREFIXES):
+            return None
         try:
             match = resolve(request.path_info)
         except Resolver404:
@@ -108,9 +115,13 @@ class RateLimitMiddleware:
             digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
             counted.append((per_client, f"client:{digest}"))
         retry_after = 0
-        for rate, key in counted:
-            if rate is not None:
-                retry_after = max(retry_after, _hit(f"{name}:{key}", rate[0] * factor, rate[1]))
+        try:
+            for rate, key in counted:
+                if rate is not None:
+                    retry_after = max(retry_after, _hit(f"{name}:{key}", rate[0] * factor, rate[1]))
+        except Exception:  # the cache is down: serve unlimited rather than fail every request
+            logger.warning("rate limits skipped: the cache is unreachable", exc_info=True)
+            return None
         if not retry_after:
             return None
         # The request log names the endpoint by its route, as for any other answer.

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.management import call_command
 from django.test import Client as HttpClient
+from prometheus_client import REGISTRY
 
 from tests.conftest import make_user
 
@@ -38,7 +39,9 @@ def signed_in(response) -> bool:
 
 def test_failures_lock_the_username_from_that_address_with_a_clear_message():
     make_user("alice", PASSWORD)
+    before = REGISTRY.get_sample_value("authserver_rate_limited_total", {"endpoint": "login"}) or 0
     answers = fail("alice", 3)
+    assert REGISTRY.get_sample_value("authserver_rate_limited_total", {"endpoint": "login"}) - before == 1
     assert [a.status_code for a in answers[:2]] == [200, 200]
     assert "did not match" in answers[0].content.decode()
     locked = answers[2]

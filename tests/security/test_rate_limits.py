@@ -207,6 +207,19 @@ def test_in_process_cache_counts_too(client, settings):
     assert [bad_token_request(client).status_code for _ in range(3)] == [401, 401, 429]
 
 
+def test_an_unreachable_cache_lets_requests_through(client, settings, caplog):
+    """Redis down: the limits are skipped (and logged), never a 500 on every request."""
+    settings.CACHES = {
+        "default": {"BACKEND": "authserver.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    limit(settings, "login", per_address=(1, 60))
+    statuses = [
+        client.post("/accounts/login/", {"username": "x", "password": "y"}).status_code for _ in range(3)
+    ]
+    assert statuses == [200, 200, 200]
+    assert "rate limits skipped" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("60/10s", "(60, 10)"), ("120/m", "(120, 60)"), ("5/15m", "(5, 900)"), ("0", "None")],
