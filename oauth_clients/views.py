@@ -5,9 +5,7 @@ import time
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
-from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
+from django.http import JsonResponse
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import DynamicClientRegistrationManagementView, DynamicClientRegistrationView
 
@@ -25,24 +23,10 @@ def _initial_token_error(description: str, presented: bool) -> JsonResponse:
     return oauth_error("invalid_token", description, status=401, headers={"WWW-Authenticate": challenge})
 
 
-def _registration_rate(group: str, request: HttpRequest) -> str:
-    return settings.DCR_RATE_LIMIT
-
-
-@method_decorator(ratelimit(key="ip", rate=_registration_rate, method="POST", block=False), name="post")
 class RegistrationView(DynamicClientRegistrationView):
+    """Rate-limited per client address by authserver.ratelimits (RATELIMIT_REGISTER)."""
+
     def post(self, request, *args, **kwargs):
-        if getattr(request, "limited", False):
-            audit.record(
-                audit.Event.RATE_LIMITED,
-                request=request,
-                endpoint="dcr-register",
-                limit=settings.DCR_RATE_LIMIT,
-            )
-            return oauth_error(
-                "slow_down", "Too many registrations from this address; retry later.", status=429,
-                headers={"Retry-After": "60"},
-            )  # fmt: skip
         if settings.DCR_MODE != "token":
             return self._register(request, *args, **kwargs)
         # RFC 7591 §3: registration with an initial access token from an admin.

@@ -32,6 +32,16 @@ SUPPORTED_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 class AuthorizationView(dot_views.AuthorizationView):
     template_name = "oauth2_provider/authorize.html"
 
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code in (301, 302, 303, 307, 308):
+            # A redirect to the client carries a code or an error: never cached, and the
+            # client's callback gets no Referer naming this request. Pages keep
+            # `same-origin`, since their forms' POST needs an Origin (settings.py).
+            response["Referrer-Policy"] = "no-referrer"
+            response["Cache-Control"] = "no-store"
+        return response
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["scope_rows"] = describe_scopes(context.get("scopes") or [])

@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DatabaseError, connection
 from django.forms.models import model_to_dict
@@ -131,7 +130,8 @@ def test_failed_sign_in_keeps_the_name_tried_never_the_password(client, user, au
 
 def test_failed_sign_in_with_a_huge_name_keeps_a_truncated_one(client, db, audit_log):
     tried = "m" * 5000
-    client.post("/accounts/login/", {"username": tried, "password": "x" * 20})
+    response = client.post("/accounts/login/", {"username": tried, "password": "x" * 20})
+    assert response.status_code == 200  # the sign-in page again, not a 500
     row = only_row("login_failed")
     assert row.username == "m" * 150
     assert lines(audit_log, "login_failed")[0]["username"] == "m" * 150
@@ -477,14 +477,29 @@ def audit_checksum(value: str) -> str:
 # --- rate limiting ---------------------------------------------------------------------
 
 
-def test_registration_rate_limit_hit_is_recorded(client, db, audit_log, settings):
-    settings.DCR_RATE_LIMIT = "1/m"
-    cache.clear()  # the counters of an earlier run in the same minute
+def test_registration_rate_limit_hit_is_recorded_once_per_window(client, db, audit_log, settings):
+    settings.RATELIMITS = {**settings.RATELIMITS, "register": ((1, 60), None)}
     body = {"redirect_uris": ["http://127.0.0.1/cb"]}
     assert register(client, body, REMOTE_ADDR="203.0.113.99").status_code == 201
     assert register(client, body, REMOTE_ADDR="203.0.113.99").status_code == 429
-    assert_event(audit_log, "rate_limited", ip="203.0.113.99", endpoint="dcr-register", limit="1/m")
+    assert register(client, body, REMOTE_ADDR="203.0.113.99").status_code == 429
+    assert_event(audit_log, "rate_limited", ip="203.0.113.99", endpoint="register", key="ip", limit="1/60s")
+    assert AuditEvent.objects.filter(event="rate_limited").count() == 1
     assert lines(audit_log, "rate_limited")[0]["level"] == "WARNING"
+
+
+def test_token_rate_limit_per_client_names_the_client(client, db, audit_log, settings, confidential_client):
+    settings.RATELIMITS = {**settings.RATELIMITS, "token": (None, (1, 60))}
+    auth = basic_auth(confidential_client.client_id, confidential_client.plain_secret)
+    body = {"grant_type": "client_credentials", "scope": "mcp:tools"}
+    assert form_post(client, "/oauth/token", body, HTTP_AUTHORIZATION=auth).status_code == 200
+    assert form_post(client, "/oauth/token", body, HTTP_AUTHORIZATION=auth).status_code == 429
+    row = AuditEvent.objects.get(event="rate_limited")
+    assert (row.client_id, row.detail) == (
+        confidential_client.client_id,
+        {"endpoint": "token", "key": "client", "limit": "1/60s"},
+    )
+    assert confidential_client.plain_secret not in json.dumps(lines(audit_log, "rate_limited"))
 
 
 def test_record_supports_rate_limits_from_any_caller(rf, db, audit_log):
