@@ -71,6 +71,15 @@ class OAuth2Validator(DOTValidator):
             return True
         return set(scopes).issubset(available)
 
+    # OpenID Connect Core §3.1.2.6, `prompt=none` with `openid`: oauthlib asks these before
+    # the view runs, without the session. The view answers: DOT's handle_no_permission
+    # redirects with login_required, our AuthorizationView with consent_required.
+    def validate_silent_login(self, request):
+        return True
+
+    def validate_silent_authorization(self, request):
+        return True
+
     def _load_application(self, client_id, request):
         cached = None
         if client_id and request.client is None:
