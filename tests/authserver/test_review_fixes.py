@@ -1,5 +1,6 @@
 """Defects found in review, each checked through the real endpoint."""
 
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -50,3 +51,83 @@ def test_prompt_none_with_openid_and_remembered_consent_issues_a_code(client, us
     )
     assert query["code"]
     assert query["state"] == "s4"
+
+
+# --- 2. no token, code or secret from a URL in the log ------------------------------
+
+
+def _written(caplog) -> str:
+    """Every captured record as the configured console handler writes it."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "formatter", None) and h.filters)
+    lines = []
+    for record in caplog.records:
+        if handler.filter(record):
+            lines.append(handler.format(record))
+    return "\n".join(lines)
+
+
+def test_token_in_userinfo_query_is_not_logged(client, caplog, settings):
+    with caplog.at_level(logging.DEBUG):
+        response = client.get("/oauth/userinfo?access_token=SECRET-AT-123&refresh_token=SECRET-RT-456")
+    assert response.status_code == 400
+    written = _written(caplog)
+    assert "oauth/userinfo" in written
+    assert "SECRET-AT-123" not in written and "SECRET-RT-456" not in written
+
+
+def test_authorization_code_in_redirect_is_not_logged(client, user, public_client, caplog):
+    client.force_login(user)
+    with caplog.at_level(logging.DEBUG):
+        params = authorize_params(public_client, Pkce.new(), scope="mcp:tools")
+        code = redirect_query(consent(client, params))["code"]
+        # A client (or a browser extension) that sends the code back in a URL.
+        client.get("/oauth/authorize?" + urlencode({**params, "code": code, "client_secret": "SECRET-CS"}))
+    written = _written(caplog)
+    assert "oauth2_provider:authorize" in written
+    assert code not in written and "SECRET-CS" not in written
+
+
+def test_runserver_request_line_is_redacted(caplog):
+    # django.core.servers.basehttp.WSGIRequestHandler.log_message's shape for a 4xx.
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("django.server").warning(
+            '"%s" %s %s',
+            "GET /oauth/introspect?token=SECRET-T-1&id_token_hint=SECRET-H-2 HTTP/1.1",
+            "405",
+            "0",
+        )
+    written = _written(caplog)
+    assert "/oauth/introspect?token=[redacted]&id_token_hint=[redacted]" in written
+    assert "SECRET-T-1" not in written and "SECRET-H-2" not in written
+
+
+def test_gunicorn_access_log_writes_no_query_or_referer():
+    from datetime import timedelta
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    conf = {}
+    exec((Path(__file__).parents[2] / "gunicorn.conf.py").read_text(), conf)  # noqa: S102 (our own config)
+    config = Config()
+    config.set("access_log_format", conf["access_log_format"])
+    logger = Logger(config)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/oauth/userinfo?access_token=SECRET-AT-9",
+        "PATH_INFO": "/oauth/userinfo",
+        "QUERY_STRING": "access_token=SECRET-AT-9",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.5",
+        "HTTP_REFERER": "https://app.example.com/cb?code=SECRET-CODE-9",
+        "HTTP_USER_AGENT": "probe",
+    }
+    response = SimpleNamespace(status="400 Bad Request", sent=10, headers=[])
+    atoms = logger.atoms_wrapper_class(
+        logger.atoms(response, SimpleNamespace(headers=[]), environ, timedelta(milliseconds=5))
+    )
+    line = conf["access_log_format"] % atoms
+    assert '"GET /oauth/userinfo HTTP/1.1" 400' in line
+    assert "SECRET" not in line
