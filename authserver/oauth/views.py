@@ -175,6 +175,17 @@ def _basic_challenge(response):
 class IntrospectTokenView(dot_views.IntrospectTokenView):
     """RFC 7662 for resource servers: confidential clients, or a token with `introspection`."""
 
+    def dispatch(self, request, *args, **kwargs):
+        # RFC 7662 §2.1 is POST; DOT also answers GET, which puts tokens in URLs (and so
+        # in proxies' and browsers' logs). Refused before any credential is looked at.
+        if request.method != "POST":
+            response = oauth_error(
+                "invalid_request", "Introspection takes a POST with a form-encoded body.", status=405
+            )
+            response["Allow"] = "POST"
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
     def unauthenticated_response(self, request, oauthlib_request=None):
         # RFC 7662 §2.3: 401 both for bad client credentials and for a bearer token that
         # is invalid or lacks the privilege (RFC 6750 §3 challenge).

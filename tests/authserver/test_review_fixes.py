@@ -5,7 +5,15 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import Pkce, authorize_params, consent, redirect_query
+from tests.conftest import (
+    Pkce,
+    authorize_params,
+    basic_auth,
+    consent,
+    form_post,
+    make_confidential_client,
+    redirect_query,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +139,22 @@ def test_gunicorn_access_log_writes_no_query_or_referer():
     line = conf["access_log_format"] % atoms
     assert '"GET /oauth/userinfo HTTP/1.1" 400' in line
     assert "SECRET" not in line
+
+
+# --- 3. introspection by POST only (RFC 7662 §2.1) ----------------------------------
+
+
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_introspection_by_get_is_405_json(client, tokens, public_client, authenticated):
+    access = tokens(public_client)["access_token"]
+    rs = make_confidential_client(name="MCP server")
+    headers = {"HTTP_AUTHORIZATION": basic_auth(rs.client_id, rs.plain_secret)} if authenticated else {}
+    response = client.get("/oauth/introspect?" + urlencode({"token": access}), **headers)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "invalid_request"
+    assert "active" not in response.json()
+    # POST still answers.
+    posted = form_post(client, "/oauth/introspect", {"token": access}, **headers)
+    assert posted.status_code == (200 if authenticated else 401)
