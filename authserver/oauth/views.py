@@ -215,7 +215,8 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
             .filter(token_checksum=checksum(token_value))
             .first()
         )
-        if token is None or not token.is_valid() or is_registration_token(token):
+        inactive_user = token is not None and token.user is not None and not token.user.is_active
+        if token is None or not token.is_valid() or is_registration_token(token) or inactive_user:
             return _no_store({"active": False})
         note_api_key_use(token_value)
         data = {

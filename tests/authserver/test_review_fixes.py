@@ -158,3 +158,77 @@ def test_introspection_by_get_is_405_json(client, tokens, public_client, authent
     # POST still answers.
     posted = form_post(client, "/oauth/introspect", {"token": access}, **headers)
     assert posted.status_code == (200 if authenticated else 401)
+
+
+# --- 4. a deactivated user's tokens stop working -------------------------------------
+
+
+@pytest.fixture(params=["jwt", "opaque"])
+def deactivated(request, settings, tokens, public_client, user):
+    """Tokens issued to `user`, who is then deactivated by an admin."""
+    settings.ACCESS_TOKEN_FORMAT = request.param
+    issued = tokens(public_client)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return issued
+
+
+def test_deactivated_users_refresh_token_is_invalid_grant(client, deactivated, public_client):
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": deactivated["refresh_token"],
+        "client_id": public_client.client_id,
+    }
+    response = form_post(client, "/oauth/token", body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert "access_token" not in response.json()
+
+
+def test_deactivated_users_access_token_is_inactive_at_introspection(client, deactivated):
+    rs = make_confidential_client(name="MCP server")
+    response = form_post(
+        client,
+        "/oauth/introspect",
+        {"token": deactivated["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(rs.client_id, rs.plain_secret),
+    )
+    assert response.status_code == 200
+    assert response.json() == {"active": False}
+
+
+def test_deactivated_users_access_token_is_refused_at_userinfo(client, deactivated):
+    response = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {deactivated['access_token']}")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_active_users_tokens_still_work(client, settings, tokens, public_client, user):
+    # The other side of the tests above: the same calls succeed while the user is active.
+    issued = tokens(public_client)
+    rs = make_confidential_client(name="MCP server")
+    auth = basic_auth(rs.client_id, rs.plain_secret)
+    assert form_post(client, "/oauth/introspect", {"token": issued["access_token"]},
+                     HTTP_AUTHORIZATION=auth).json()["active"] is True  # fmt: skip
+    assert (
+        client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {issued['access_token']}").status_code
+        == 200
+    )
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": issued["refresh_token"],
+        "client_id": public_client.client_id,
+    }
+    assert form_post(client, "/oauth/token", body).status_code == 200
+
+
+def test_code_of_a_user_deactivated_before_the_exchange_is_invalid_grant(
+    issue_code, exchange, public_client, user
+):
+    code, pkce, _ = issue_code(public_client)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    response = exchange(public_client, code, pkce)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
