@@ -1,10 +1,17 @@
 """Defects found in review, each checked through the real endpoint."""
 
+import json
 import logging
+import secrets
+import time
 from urllib.parse import urlencode
 
 import pytest
+from jwcrypto import jwk, jwt
+from oauth2_provider.models import get_access_token_model
 
+from authserver.oauth.validator import checksum
+from oauth_clients.assertions import ASSERTION_TYPE
 from tests.conftest import (
     Pkce,
     authorize_params,
@@ -12,8 +19,11 @@ from tests.conftest import (
     consent,
     form_post,
     make_confidential_client,
+    make_public_client,
     redirect_query,
 )
+
+AccessToken = get_access_token_model()
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +242,127 @@ def test_code_of_a_user_deactivated_before_the_exchange_is_invalid_grant(
     response = exchange(public_client, code, pkce)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+# --- 5. discovery metadata says what the endpoints do --------------------------------
+
+
+def _metadata(client) -> dict:
+    return client.get("/.well-known/oauth-authorization-server").json()
+
+
+@pytest.fixture
+def auth_clients(db):
+    """One client for each way of authenticating, keyed by RFC 7591 method name."""
+    key = jwk.JWK.generate(kty="EC", crv="P-256", kid="svc-1")
+    signed = make_confidential_client(
+        name="assertion service",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [json.loads(key.export_public())]},
+    )
+    signed.key = key
+    secret = make_confidential_client()
+    return {
+        "client_secret_basic": secret,
+        "client_secret_post": secret,
+        "private_key_jwt": signed,
+        "none": make_public_client(name="public"),
+    }
+
+
+def _present(method: str, app, settings) -> tuple[dict, dict]:
+    """The body fields and headers with which `app` authenticates by `method`."""
+    if method == "client_secret_basic":
+        return {}, {"HTTP_AUTHORIZATION": basic_auth(app.client_id, app.plain_secret)}
+    if method == "client_secret_post":
+        return {"client_id": app.client_id, "client_secret": app.plain_secret}, {}
+    if method == "none":
+        return {"client_id": app.client_id}, {}
+    if method == "private_key_jwt":
+        now = int(time.time())
+        claims = {"iss": app.client_id, "sub": app.client_id, "aud": f"{settings.ISSUER}/oauth/token",
+                  "iat": now, "exp": now + 60, "jti": secrets.token_hex(8)}  # fmt: skip
+        token = jwt.JWT(header={"alg": "ES256", "kid": app.key.get("kid")}, claims=claims)
+        token.make_signed_token(app.key)
+        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": token.serialize()}, {}
+    raise AssertionError(f"metadata advertises {method!r}, which no test knows how to use")
+
+
+def _token_for(method, app, client, tokens, settings) -> str:
+    if method == "none":
+        return tokens(app)["access_token"]
+    body, headers = _present(method, app, settings)
+    response = form_post(client, "/oauth/token", {"grant_type": "client_credentials", **body}, **headers)
+    assert response.status_code == 200, (method, response.content)
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize("cimd_enabled", [True, False])
+def test_every_advertised_token_and_revocation_method_works(
+    client, settings, auth_clients, tokens, user, cimd_enabled
+):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "CIMD_ENABLED": cimd_enabled}
+    document = _metadata(client)
+    # The methods clients use here must be advertised (registration accepts all four).
+    assert set(document["token_endpoint_auth_methods_supported"]) == set(auth_clients)
+    assert set(document["revocation_endpoint_auth_methods_supported"]) == set(auth_clients)
+    for method in document["token_endpoint_auth_methods_supported"]:
+        _token_for(method, auth_clients[method], client, tokens, settings)
+    for method in document["revocation_endpoint_auth_methods_supported"]:
+        app = auth_clients[method]
+        access = _token_for(method, app, client, tokens, settings)
+        body, headers = _present(method, app, settings)
+        response = form_post(client, "/oauth/revoke", {"token": access, **body}, **headers)
+        assert response.status_code == 200, (method, response.content)
+        assert not AccessToken.objects.filter(token_checksum=checksum(access)).exists(), method
+
+
+def test_every_advertised_introspection_method_works(client, settings, auth_clients, tokens, user):
+    document = _metadata(client)
+    access = tokens(auth_clients["none"])["access_token"]
+    for method in document["introspection_endpoint_auth_methods_supported"]:
+        body, headers = _present(method, auth_clients[method], settings)
+        response = form_post(client, "/oauth/introspect", {"token": access, **body}, **headers)
+        assert response.status_code == 200, (method, response.content)
+        assert response.json()["active"] is True, method
+    # And the methods left out are refused there.
+    for method in set(auth_clients) - set(document["introspection_endpoint_auth_methods_supported"]):
+        body, headers = _present(method, auth_clients[method], settings)
+        assert form_post(client, "/oauth/introspect", {"token": access, **body}, **headers).status_code == 401
+
+
+def test_prompt_values_are_those_the_authorization_endpoint_honours(client, user, public_client):
+    advertised = set(_metadata(client)["prompt_values_supported"])
+    assert advertised == {"none", "login", "consent"}
+    client.force_login(user)
+    redirect_query(consent(client, authorize_params(public_client, Pkce.new(), scope="mcp:tools")))
+    # consent: a remembered consent is asked again.
+    assert authorize(client, public_client, scope="mcp:tools").status_code == 302
+    page = authorize(client, public_client, scope="mcp:tools", prompt="consent")
+    assert page.status_code == 200 and b'id="authorizationForm"' in page.content
+    # login: the session is ended and the login page asked for.
+    login = authorize(client, public_client, scope="mcp:tools", prompt="login")
+    assert login.status_code == 302 and login["Location"].startswith("/accounts/login/")
+    # none: answered without a page (a code here, from the remembered consent).
+    assert "code" in redirect_query(authorize(client, public_client, scope="mcp:tools", prompt="none"))
+
+
+@pytest.mark.parametrize("response_mode", ["fragment", "form_post", "query"])
+def test_authorization_response_comes_in_the_advertised_query_mode(
+    client, user, public_client, response_mode
+):
+    assert _metadata(client)["response_modes_supported"] == ["query"]
+    client.force_login(user)
+    params = authorize_params(public_client, Pkce.new(), scope="mcp:tools", response_mode=response_mode)
+    location = consent(client, params)["Location"]
+    assert "#" not in location
+    query = redirect_query(consent(client, {**params, "prompt": "consent"}))
+    assert query["code"] and query["iss"] and query["state"] == params["state"]
+    # An error answer too (here: the user denies).
+    denied = client.post("/oauth/authorize?" + urlencode(params), {**_form(client, params)})
+    assert "#" not in denied["Location"] and redirect_query(denied)["error"] == "access_denied"
+
+
+def _form(client, params) -> dict:
+    page = client.get("/oauth/authorize?" + urlencode({**params, "prompt": "consent"}))
+    return {k: v for k, v in page.context["form"].initial.items() if v is not None}
