@@ -2,8 +2,10 @@
 
 import json
 import logging
+import re
 import secrets
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -366,3 +368,33 @@ def test_authorization_response_comes_in_the_advertised_query_mode(
 def _form(client, params) -> dict:
     page = client.get("/oauth/authorize?" + urlencode({**params, "prompt": "consent"}))
     return {k: v for k, v in page.context["form"].initial.items() if v is not None}
+
+
+# --- 6. the proxy examples keep /metrics private ------------------------------------
+
+PROXY_DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy-behind-a-proxy.md"
+
+
+def _fenced(language: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", PROXY_DOC.read_text(), re.DOTALL)
+    assert len(blocks) == 1, language
+    return blocks[0]
+
+
+def test_caddy_example_refuses_metrics_before_proxying():
+    lines = [line.split("#")[0].strip() for line in _fenced("caddy").splitlines()]
+    lines = [line for line in lines if line]
+    block = next(
+        i for i, line in enumerate(lines) if re.fullmatch(r"(respond|error) /metrics (403|404)", line)
+    )
+    assert block < next(i for i, line in enumerate(lines) if line.startswith("reverse_proxy"))
+
+
+def test_nginx_example_refuses_metrics():
+    assert re.search(r"location = /metrics \{\s*(deny all|return 40[34]);\s*\}", _fenced("nginx"))
+
+
+def test_metrics_allowlist_trusts_the_local_proxy_by_default(client, settings):
+    # Why the proxy must refuse /metrics: through it every caller has the proxy's address.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert "METRICS_TOKEN" in PROXY_DOC.read_text()
