@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from jwcrypto import jwk, jwt
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import get_access_token_model, get_application_model
 
 from authserver.oauth.validator import checksum
 from oauth_clients.assertions import ASSERTION_TYPE
@@ -398,3 +398,175 @@ def test_metrics_allowlist_trusts_the_local_proxy_by_default(client, settings):
     # Why the proxy must refuse /metrics: through it every caller has the proxy's address.
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
     assert "METRICS_TOKEN" in PROXY_DOC.read_text()
+
+
+# --- 7. RFC 7592 updates follow the registration policy ------------------------------
+
+Client = get_application_model()
+CALLBACK = "http://127.0.0.1:43210/callback"
+ROW_FIELDS = (
+    "redirect_uris",
+    "authorization_grant_type",
+    "client_type",
+    "client_secret",
+    "name",
+    "allowed_scopes",
+    "token_endpoint_auth_method",
+    "jwks",
+)
+
+
+def _register(client, **metadata) -> dict:
+    body = {"client_name": "Editor", "redirect_uris": [CALLBACK], **metadata}
+    response = client.post("/oauth/register", json.dumps(body), content_type="application/json")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def _put(client, registered: dict, body: dict, content_type="application/json"):
+    return client.put(
+        f"/oauth/register/{registered['client_id']}",
+        json.dumps(body),
+        content_type=content_type,
+        HTTP_AUTHORIZATION=f"Bearer {registered['registration_access_token']}",
+    )
+
+
+def _row(client_id: str) -> dict:
+    return Client.objects.filter(client_id=client_id).values(*ROW_FIELDS).get()
+
+
+BAD_UPDATES = [
+    pytest.param(
+        {"redirect_uris": ["http://app.example.com/cb"]}, "invalid_redirect_uri", id="http-not-loopback"
+    ),
+    pytest.param(
+        {"redirect_uris": ["https://app.example.com/cb#frag"]}, "invalid_redirect_uri", id="fragment"
+    ),
+    pytest.param({"redirect_uris": ["https://*.example.com/cb"]}, "invalid_redirect_uri", id="wildcard"),
+    pytest.param({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", id="javascript-scheme"),
+    pytest.param({"redirect_uris": ["evilapp://cb"]}, "invalid_redirect_uri", id="unlisted-custom-scheme"),
+    pytest.param({"redirect_uris": []}, "invalid_redirect_uri", id="no-redirect-uri"),
+    pytest.param(
+        {"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_basic"},
+        "invalid_client_metadata",
+        id="client-credentials-when-off",
+    ),
+    pytest.param({"grant_types": ["implicit"]}, "invalid_client_metadata", id="implicit"),
+    pytest.param({"grant_types": ["password"]}, "invalid_client_metadata", id="password"),
+    pytest.param({"response_types": ["token"]}, "invalid_client_metadata", id="token-response-type"),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_jwt"}, "invalid_client_metadata", id="secret-jwt"
+    ),
+    pytest.param(
+        {"token_endpoint_auth_method": "client_secret_basic"},
+        "invalid_client_metadata",
+        id="public-to-secret",
+    ),
+    pytest.param({"client_id": "someone-else"}, "invalid_client_metadata", id="other-client-id"),
+    pytest.param({"client_name": "x" * 500}, "invalid_client_metadata", id="long-name"),
+]
+
+
+@pytest.mark.parametrize(("change", "error"), BAD_UPDATES)
+def test_update_refused_by_the_registration_policy_changes_nothing(client, settings, change, error):
+    settings.DCR_ALLOW_CLIENT_CREDENTIALS = False
+    registered = _register(client, scope="mcp:tools")
+    before = _row(registered["client_id"])
+    body = {
+        "client_id": registered["client_id"],
+        "client_name": "Editor",
+        "redirect_uris": [CALLBACK],
+        **change,
+    }
+    response = _put(client, registered, body)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == error
+    assert _row(registered["client_id"]) == before
+    # The registration access token still opens the configuration endpoint.
+    assert (
+        client.get(
+            f"/oauth/register/{registered['client_id']}",
+            HTTP_AUTHORIZATION=f"Bearer {registered['registration_access_token']}",
+        ).status_code
+        == 200
+    )
+
+
+def test_update_cannot_grant_the_introspection_scope(client):
+    registered = _register(client, scope="mcp:tools")
+    body = {"client_name": "Editor", "redirect_uris": [CALLBACK], "scope": "introspection mcp:tools"}
+    response = _put(client, registered, body)
+    assert response.status_code == 200, response.content
+    assert "introspection" not in response.json()["scope"].split()
+    assert "introspection" not in _row(registered["client_id"])["allowed_scopes"].split()
+
+
+def test_update_within_the_policy_changes_the_row(client, user, settings):
+    registered = _register(client, scope="mcp:tools")
+    new_callback = "http://localhost:50123/cb"
+    body = {
+        "client_id": registered["client_id"],
+        "client_name": "Editor 2",
+        "redirect_uris": [new_callback],
+        "scope": "openid mcp:resources",
+    }
+    response = _put(client, registered, body)
+    assert response.status_code == 200, response.content
+    echoed = response.json()
+    assert echoed["redirect_uris"] == [new_callback]
+    assert echoed["scope"] == "openid mcp:resources"
+    assert echoed["token_endpoint_auth_method"] == "none"
+    row = _row(registered["client_id"])
+    assert row["redirect_uris"] == new_callback
+    assert row["name"] == "Editor 2"
+    assert row["allowed_scopes"] == "openid mcp:resources"
+    assert row["client_type"] == "public" and row["token_endpoint_auth_method"] == "none"
+    # The authorization endpoint sees the new callback (not a cached copy of the old one).
+    client.force_login(user)
+    app = Client.objects.get(client_id=registered["client_id"])
+    page = client.get(
+        "/oauth/authorize?"
+        + urlencode(authorize_params(app, Pkce.new(), redirect_uri=new_callback, scope="mcp:resources"))
+    )
+    assert page.status_code == 200, page.content[:300]
+
+
+def test_secret_client_may_switch_between_secret_methods(client):
+    registered = _register(client, token_endpoint_auth_method="client_secret_basic")
+    body = {
+        "client_name": "Editor",
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "client_secret_post",
+    }
+    response = _put(client, registered, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["token_endpoint_auth_method"] == "client_secret_post"
+    row = _row(registered["client_id"])
+    assert row["client_type"] == "confidential" and row["token_endpoint_auth_method"] == "client_secret_post"
+
+
+def test_update_needs_a_json_body(client):
+    registered = _register(client)
+    before = _row(registered["client_id"])
+    response = _put(client, registered, {"client_name": "x"}, content_type="text/plain")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert _row(registered["client_id"]) == before
+
+
+def test_key_client_update_replaces_its_keys_and_must_keep_some(client):
+    old_key, new_key = (jwk.JWK.generate(kty="EC", crv="P-256", kid=kid) for kid in ("k-old", "k-new"))
+    keys = {"keys": [json.loads(old_key.export_public())]}
+    registered = _register(client, token_endpoint_auth_method="private_key_jwt", jwks=keys)
+    body = {"client_name": "Editor", "redirect_uris": [CALLBACK]}
+    before = _row(registered["client_id"])
+    refused = _put(client, registered, body)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata"
+    assert _row(registered["client_id"]) == before
+    new_keys = {"keys": [json.loads(new_key.export_public())]}
+    response = _put(client, registered, {**body, "jwks": new_keys})
+    assert response.status_code == 200, response.content
+    assert response.json()["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "client_secret" not in response.json()
+    assert _row(registered["client_id"])["jwks"] == new_keys
