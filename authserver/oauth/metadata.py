@@ -25,6 +25,9 @@ def build_document(request: HttpRequest) -> dict:
             # secret in plaintext, which we never keep.
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_modes_supported": ["query"],
+            # OpenID Connect Discovery §3: an absent request_uri_parameter_supported means
+            # true; request objects are not read here (nor `request`, whose default is false).
+            "request_uri_parameter_supported": False,
         }
     )
     # Public clients hold no credentials, so they cannot introspect (RFC 7662 §2.1).

@@ -570,3 +570,10 @@ def test_key_client_update_replaces_its_keys_and_must_keep_some(client):
     assert response.json()["token_endpoint_auth_method"] == "private_key_jwt"
     assert "client_secret" not in response.json()
     assert _row(registered["client_id"])["jwks"] == new_keys
+
+
+def test_request_objects_are_not_advertised(client):
+    # OpenID Connect Discovery §3 reads an absent request_uri_parameter_supported as true.
+    document = client.get("/.well-known/openid-configuration").json()
+    assert document["request_uri_parameter_supported"] is False
+    assert document.get("request_parameter_supported", False) is False
