@@ -101,20 +101,28 @@ def _store_policy(payload: dict, registration: dcr.Registration) -> dict:
         jwks_uri=registration.jwks_uri,
     )
     client_cache.forget(payload["client_id"])  # update() sends no post_save
-    if registration.auth_method == assertions.PRIVATE_KEY_JWT:
+    if registration.application_type:
+        payload["application_type"] = registration.application_type
+    return _echo(payload, registration.auth_method, scope, registration.jwks, registration.jwks_uri)
+
+
+def _echo(payload: dict, auth_method: str, scope: str, jwks: dict | None, jwks_uri: str) -> dict:
+    # RFC 7591 §3.2.1 / RFC 7592 §3: say what is registered (DOT says client_secret_basic
+    # for every confidential client, and knows nothing of scopes or keys).
+    if auth_method == assertions.PRIVATE_KEY_JWT:
         payload.pop("client_secret", None)  # it authenticates with its keys only
-        payload.update(
-            {"jwks": registration.jwks} if registration.jwks else {"jwks_uri": registration.jwks_uri}
-        )
-    # RFC 7591 §3.2.1: echo what was registered (DOT says client_secret_basic for every
-    # confidential client).
-    payload["token_endpoint_auth_method"] = registration.auth_method
+        payload.update({"jwks": jwks} if jwks else {"jwks_uri": jwks_uri})
+    payload["token_endpoint_auth_method"] = auth_method
     payload["scope"] = scope
     if "authorization_code" in payload["grant_types"]:
         payload["response_types"] = ["code"]
-    if registration.application_type:
-        payload["application_type"] = registration.application_type
     return payload
+
+
+def _registered_method(application) -> str:
+    return application.token_endpoint_auth_method or (
+        "none" if application.client_type == Client.CLIENT_PUBLIC else "client_secret_basic"
+    )
 
 
 def _auth_kind(method: str) -> str:
@@ -123,6 +131,22 @@ def _auth_kind(method: str) -> str:
 
 class RegistrationManagementView(DynamicClientRegistrationManagementView):
     """RFC 7592 client configuration: DOT's view; an update meets the registration policy."""
+
+    def get(self, request, client_id, *args, **kwargs):
+        response = super().get(request, client_id, *args, **kwargs)
+        if response.status_code != 200:
+            return response
+        application = Client.objects.get(client_id=client_id)
+        payload = _echo(
+            json.loads(response.content),
+            _registered_method(application),
+            application.allowed_scopes,
+            application.jwks,
+            application.jwks_uri,
+        )
+        response = JsonResponse(payload)
+        response["Cache-Control"] = "no-store"
+        return response
 
     def put(self, request, client_id, *args, **kwargs):
         auth = self._authenticate_registration_request(request, client_id)
@@ -134,9 +158,7 @@ class RegistrationManagementView(DynamicClientRegistrationManagementView):
         if data.get("client_id", client_id) != client_id:
             return oauth_error("invalid_client_metadata", "client_id must be this client's identifier.")
         application = auth.application
-        current = application.token_endpoint_auth_method or (
-            "none" if application.client_type == Client.CLIENT_PUBLIC else "client_secret_basic"
-        )
+        current = _registered_method(application)
         data.setdefault("token_endpoint_auth_method", current)
         try:
             registration = dcr.read_registration(data)

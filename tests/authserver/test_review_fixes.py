@@ -577,3 +577,22 @@ def test_request_objects_are_not_advertised(client):
     document = client.get("/.well-known/openid-configuration").json()
     assert document["request_uri_parameter_supported"] is False
     assert document.get("request_parameter_supported", False) is False
+
+
+@pytest.mark.parametrize("method", ["client_secret_post", "private_key_jwt", "none"])
+def test_configuration_read_says_what_was_registered(client, method):
+    extra = {"token_endpoint_auth_method": method, "scope": "mcp:tools"}
+    if method == "private_key_jwt":
+        key = jwk.JWK.generate(kty="EC", crv="P-256", kid="k1")
+        extra["jwks"] = {"keys": [json.loads(key.export_public())]}
+    registered = _register(client, **extra)
+    response = client.get(
+        f"/oauth/register/{registered['client_id']}",
+        HTTP_AUTHORIZATION=f"Bearer {registered['registration_access_token']}",
+    )
+    assert response.status_code == 200
+    read = response.json()
+    assert read["token_endpoint_auth_method"] == method
+    assert read["scope"] == "mcp:tools"
+    assert read.get("jwks") == extra.get("jwks")
+    assert "client_secret" not in read
