@@ -67,7 +67,10 @@ class RedactSecretsFilter(logging.Filter):
         if isinstance(request, HttpRequest):
             # The JSON formatter writes extras with str(): a WSGIRequest's repr is its full URL.
             record.request = f"{request.method} {request.path}"
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format: the handler reports it, a filter must not raise
+            return True
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None

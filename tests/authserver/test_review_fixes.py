@@ -596,3 +596,10 @@ def test_configuration_read_says_what_was_registered(client, method):
     assert read["scope"] == "mcp:tools"
     assert read.get("jwks") == extra.get("jwks")
     assert "client_secret" not in read
+
+
+def test_redacting_filter_never_raises_on_a_broken_record():
+    from authserver.request_log import RedactSecretsFilter
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("only one",), None)
+    assert RedactSecretsFilter().filter(record) is True
