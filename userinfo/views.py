@@ -50,7 +50,10 @@ def userinfo(request: HttpRequest) -> JsonResponse:
     token = first_by(get_access_token_model(), "token_checksum", checksum(token_value), related=("user",))
     if token is None or token.expires <= timezone.now() or is_registration_token(token):
         return _unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
-    if token.user is None or not token.user.is_active:
+    if token.user is not None and not token.user.is_active:
+        # RFC 6750 §3.1: the token no longer stands for anyone (the account was deactivated).
+        return _unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
+    if token.user is None:
         # A client_credentials token names no user: there is no one to describe.
         response = oauth_error("insufficient_scope", "This token was not issued for a user.", status=403)
         response["WWW-Authenticate"] = bearer_challenge(

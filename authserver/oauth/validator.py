@@ -73,6 +73,15 @@ class OAuth2Validator(DOTValidator):
             return True
         return set(scopes).issubset(available)
 
+    # OpenID Connect Core §3.1.2.6, `prompt=none` with `openid`: oauthlib asks these before
+    # the view runs, without the session. The view answers: DOT's handle_no_permission
+    # redirects with login_required, our AuthorizationView with consent_required.
+    def validate_silent_login(self, request):
+        return True
+
+    def validate_silent_authorization(self, request):
+        return True
+
     def _load_application(self, client_id, request):
         cached = None
         if client_id and request.client is None:
@@ -186,7 +195,7 @@ class OAuth2Validator(DOTValidator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         grant = self._grant(code, client, request)
-        if grant is not None and not grant.is_expired():
+        if grant is not None and not grant.is_expired() and _user_is_active(grant.user):
             request.scopes = grant.scope.split(" ")
             request.user = grant.user
             if grant.nonce:
@@ -226,6 +235,11 @@ class OAuth2Validator(DOTValidator):
 
     def _load_access_token(self, token):
         return first_by(AccessToken, "token_checksum", checksum(token), related=("application", "user"))
+
+    def validate_bearer_token(self, token, scopes, request):
+        valid = super().validate_bearer_token(token, scopes, request)
+        access_token = getattr(request, "access_token", None)
+        return valid and _user_is_active(getattr(access_token, "user", None))
 
     def validate_jwt_bearer_token(self, token, scopes, request):
         # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT
@@ -280,6 +294,11 @@ class OAuth2Validator(DOTValidator):
     # --- refresh tokens: rotation with a short grace window ----------------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        valid = self._validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        # A deactivated account keeps no access through tokens issued before (invalid_grant).
+        return valid and _user_is_active(request.user)
+
+    def _validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         replay = refresh_grace.lookup(checksum(refresh_token))
         if replay is not None and replay["client_id"] == client.client_id and self._replay_is_live(replay):
             rt = (
@@ -415,3 +434,8 @@ class OAuth2Validator(DOTValidator):
         # above and must find the pair the moment the lock is released.
         refresh_grace.remember(old_checksum, request.client.client_id, token)
         return result
+
+
+def _user_is_active(user) -> bool:
+    """No user (client_credentials) or an active one: a deactivated user's grants are void."""
+    return user is None or user.is_active

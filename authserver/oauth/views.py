@@ -206,6 +206,17 @@ def _basic_challenge(response):
 class IntrospectTokenView(dot_views.IntrospectTokenView):
     """RFC 7662 for resource servers: confidential clients, or a token with `introspection`."""
 
+    def dispatch(self, request, *args, **kwargs):
+        # RFC 7662 §2.1 is POST; DOT also answers GET, which puts tokens in URLs (and so
+        # in proxies' and browsers' logs). Refused before any credential is looked at.
+        if request.method != "POST":
+            response = oauth_error(
+                "invalid_request", "Introspection takes a POST with a form-encoded body.", status=405
+            )
+            response["Allow"] = "POST"
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
     def unauthenticated_response(self, request, oauthlib_request=None):
         # RFC 7662 §2.3: 401 both for bad client credentials and for a bearer token that
         # is invalid or lacks the privilege (RFC 6750 §3 challenge).
@@ -232,7 +243,8 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         token = first_by(
             get_access_token_model(), "token_checksum", checksum(token_value), related=("user", "application")
         )
-        if token is None or not token.is_valid() or is_registration_token(token):
+        inactive_user = token is not None and token.user is not None and not token.user.is_active
+        if token is None or not token.is_valid() or is_registration_token(token) or inactive_user:
             return _no_store({"active": False})
         note_api_key_use(token_value)
         data = {
