@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 # Paths answered to programs (JSON); every other path is a page a person looks at.
-API_PREFIXES = ("/oauth/", "/.well-known/", "/readyz", "/metrics")
+API_PREFIXES = ("/oauth/", "/.well-known/")
 BROWSER_PATHS = ("/oauth/authorize",)
 LOG_EVERY_SECONDS = 10.0
 

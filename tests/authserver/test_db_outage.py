@@ -141,3 +141,86 @@ def test_a_database_error_outside_the_view_is_a_503_too(settings):
     other = client.get("/")
     assert other.status_code == 500  # any other error stays a 500
     assert "Something went wrong" in other.content.decode()
+
+
+def test_a_refresh_cut_off_before_its_commit_leaves_a_usable_refresh_token(client, tokens, public_client):
+    """The grace window caches the new pair before the commit; when the database fails at
+    the commit, the retry must not be handed that pair, which was never stored."""
+    from authserver.oauth import refresh_grace
+
+    first = tokens(public_client)
+    body = {
+        "grant_type": "refresh_token",
+        "refresh_token": first["refresh_token"],
+        "client_id": public_client.client_id,
+    }
+    remember = refresh_grace.remember
+
+    def remember_then_lose_the_database(*args, **kwargs):
+        remember(*args, **kwargs)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    refresh_grace.remember = remember_then_lose_the_database
+    try:
+        assert_json_503(form_post(client, "/oauth/token", body))
+    finally:
+        refresh_grace.remember = remember
+
+    retried = form_post(client, "/oauth/token", body)
+    assert retried.status_code == 200, retried.content
+    pair = retried.json()
+    assert (
+        client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}").status_code == 200
+    )
+    onward = form_post(client, "/oauth/token", {**body, "refresh_token": pair["refresh_token"]})
+    assert onward.status_code == 200, onward.content
+
+
+def test_a_code_exchange_cut_off_after_saving_its_tokens_can_be_retried_once(
+    client, issue_code, exchange, public_client
+):
+    """The database goes away between saving the tokens and recording the code as used:
+    nothing of the attempt stays, and the retry issues exactly one set of tokens."""
+    from unittest import mock
+
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    from authserver.models import RedeemedCode
+
+    code, pkce, _ = issue_code(public_client)
+    lost = OperationalError("server closed the connection unexpectedly")
+    with mock.patch.object(RedeemedCode.objects, "create", side_effect=lost):
+        assert_json_503(exchange(public_client, code, pkce))
+    assert get_access_token_model().objects.filter(application=public_client).count() == 0
+
+    retried = exchange(public_client, code, pkce)
+    assert retried.status_code == 200, retried.content
+    assert get_access_token_model().objects.filter(application=public_client).count() == 1
+    assert get_refresh_token_model().objects.filter(application=public_client).count() == 1
+    assert exchange(public_client, code, pkce).json()["error"] == "invalid_grant"
+
+
+def test_an_exchange_that_loses_the_race_for_its_code_leaves_no_tokens(
+    client, issue_code, exchange, public_client
+):
+    """A concurrent exchange of the same code deletes it between this one's token save
+    and its own delete: this one answers invalid_grant and its tokens are undone."""
+    from unittest import mock
+
+    from oauth2_provider.models import get_access_token_model, get_grant_model
+
+    from authserver.oauth.validator import OAuth2Validator as Validator
+
+    code, pkce, _ = issue_code(public_client)
+    save = Validator.save_bearer_token
+
+    def save_then_lose_the_race(self, token, request, *args, **kwargs):
+        result = save(self, token, request, *args, **kwargs)
+        get_grant_model().objects.filter(code=code).delete()  # the other request's delete
+        return result
+
+    with mock.patch.object(Validator, "save_bearer_token", save_then_lose_the_race):
+        response = exchange(public_client, code, pkce)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert get_access_token_model().objects.filter(application=public_client).count() == 0
