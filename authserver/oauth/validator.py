@@ -262,7 +262,8 @@ class OAuth2Validator(DOTValidator):
         except errors.InvalidGrantError:
             # A concurrent exchange deleted the code first: the tokens saved for this one
             # are undone with it (TokenView runs the exchange in one transaction).
-            transaction.set_rollback(True)
+            if connection.in_atomic_block:
+                transaction.set_rollback(True)
             raise
         refresh_token = getattr(request, "issued_refresh_token", None)
         access_token = getattr(request, "issued_access_token", None)
