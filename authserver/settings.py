@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "authserver.request_log.RequestLogMiddleware",
     "authserver.health.HealthCheckMiddleware",
+    # A database outage answers 503 + Retry-After instead of 500.
+    "authserver.db_outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",

@@ -39,6 +39,9 @@ oauth_patterns = [
     ),
 ]
 
+# A database error raised outside a view is a 503 too (authserver/db_outage.py).
+handler500 = "authserver.db_outage.server_error"
+
 urlpatterns = [
     path("", include((oauth_patterns, "oauth2_provider"))),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),

@@ -276,7 +276,14 @@ class OAuth2Validator(DOTValidator):
         return refresh_token
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        try:
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            # A concurrent exchange deleted the code first: the tokens saved for this one
+            # are undone with it (TokenView runs the exchange in one transaction).
+            if connection.in_atomic_block:
+                transaction.set_rollback(True)
+            raise
         refresh_token = getattr(request, "issued_refresh_token", None)
         access_token = getattr(request, "issued_access_token", None)
         client = request.client
@@ -426,6 +433,10 @@ class OAuth2Validator(DOTValidator):
             # the winner's pair in the grace cache instead of minting a second family.
             RefreshToken.objects.select_for_update().filter(pk=request.refresh_token_instance.pk).first()
             replay = refresh_grace.lookup(old_checksum)
+            if replay is not None and not self._replay_is_live(replay):
+                # Cached by an attempt whose transaction never committed (the database
+                # went away before the commit): that pair does not exist, mint a real one.
+                replay = None
         if replay is not None:
             refresh_grace.apply(token, replay)
             return None

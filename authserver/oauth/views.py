@@ -4,6 +4,7 @@ import calendar
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -168,6 +169,15 @@ class TokenView(dot_views.TokenView):
             # DOT would route a device_code request to its device flow (a 500 when the
             # body lacks `device_code`); OAuth 2.1 here serves three grants only.
             return oauth_error("unsupported_grant_type", f"Supported grants: {', '.join(SUPPORTED_GRANTS)}.")
+        if request.POST.get("grant_type") == "authorization_code":
+            # Saving the tokens and deleting the code commit together: a database lost in
+            # between leaves neither (the code can be exchanged again) instead of a token
+            # issued and a code still valid for a second one.
+            with transaction.atomic():
+                return self._respond(request, *args, **kwargs)
+        return self._respond(request, *args, **kwargs)
+
+    def _respond(self, request, *args, **kwargs):
         if app_authorized.has_listeners():
             return _json_errors(_basic_challenge(super().post(request, *args, **kwargs)))
         # DOT re-reads the token it just issued only to send `app_authorized`; with no
