@@ -13,6 +13,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# Gunicorn's default line writes the request's full URL and its Referer, where OAuth puts
+# codes and (refused) tokens: the path only, never the query.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
 errorlog = "-"
 # Load the app once in the master so workers share its memory pages.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"

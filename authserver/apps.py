@@ -6,4 +6,4 @@ class AuthserverConfig(AppConfig):
     verbose_name = "Authorization server"
 
     def ready(self) -> None:
-        from authserver import metrics  # noqa: F401  (connects the login-failure counter)
+        from authserver import audit, metrics  # noqa: F401  (connect the sign-in receivers)

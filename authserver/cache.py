@@ -27,3 +27,15 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def incr_with_expiry(self, key, timeout, version=None) -> int:
+        """Add one to a counter and let it live `timeout` more seconds: one round trip
+        (INCR + EXPIRE in a transaction) where Django's incr needs two and fails on a
+        missing key. Rate-limit windows name their key, so a renewed expiry is harmless."""
+        key = self.make_and_validate_key(key, version=version)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline() as pipe:
+            pipe.incr(key)
+            pipe.expire(key, timeout)
+            count, _ = pipe.execute()
+        return count

@@ -38,10 +38,16 @@ class InputGuardMiddleware:
                 if problem is None
                 else bad_request(request, SuspiciousOperation(problem))
             )
-        problem = _problem(request)
-        if problem is None:
+        api = request.path.startswith(API_PREFIXES)
+        # Pages read their parameters through forms, whose fields refuse NUL themselves.
+        problem = (
+            _problem(request)
+            if api
+            else ("\x00" in request.path and "NUL in the path") or _unreadable(request)
+        )
+        if not problem:
             return self.get_response(request)
-        if request.path.startswith(API_PREFIXES):
+        if api:
             error = (
                 "invalid_client_metadata" if request.path.startswith("/oauth/register") else "invalid_request"
             )

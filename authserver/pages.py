@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 
-from authserver import consent
+from authserver import audit, consent
 from authserver.scopes import describe_scopes
 
 
@@ -35,6 +35,7 @@ def connected_apps(request: HttpRequest) -> HttpResponse:
 def revoke_app(request: HttpRequest, client_id: str) -> HttpResponse:
     application = get_object_or_404(get_application_model(), client_id=client_id)
     consent.revoke_connection(request.user, application)
+    audit.record(audit.Event.CONSENT_REVOKED, request=request, client_id=application.client_id)
     messages.success(
         request,
         _("%(name)s can no longer use your account.") % {"name": application.name or client_id},

@@ -3,7 +3,9 @@
 Never the query string, a body, a header value or a token: `client_id` is read from the
 form or the Basic credentials' user part, never the secret. Lines are JSON unless DEBUG
 is on (see LOGGING in settings). Every other log record written while the request runs
-carries its request id too.
+carries its request id too, and passes RedactSecretsFilter: Django's own records (the
+`request` of django.request, runserver's request line) would otherwise write URLs whose
+query carries tokens, codes or secrets.
 """
 
 import base64
@@ -30,6 +32,48 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
             record.request_id = _request_id.get()
+        return True
+
+
+# Query and form parameters whose values are credentials (RFC 6749, 6750, 7009, 7523, 7591,
+# 7662, OIDC Core): a URL written to a log keeps their names, never their values.
+SECRET_PARAMS = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "id_token_hint",
+    "code",
+    "code_verifier",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "token",
+    "registration_access_token",
+    "password",
+)
+_NAMES = "|".join(SECRET_PARAMS)
+# In a query string (`code=...`), and in the dict reprs oauthlib logs at DEBUG (`'code': '...'`).
+_SECRET_PARAM = re.compile(r"(?<![A-Za-z0-9_.-])(" + _NAMES + r")=[^&\s'\"#]*", re.IGNORECASE)
+_SECRET_ITEM = re.compile(r"(['\"](?:" + _NAMES + r")['\"]:\s*)(['\"])[^'\"]*\2", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    return _SECRET_ITEM.sub(r"\1'[redacted]'", _SECRET_PARAM.sub(r"\1=[redacted]", text))
+
+
+class RedactSecretsFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            # The JSON formatter writes extras with str(): a WSGIRequest's repr is its full URL.
+            record.request = f"{request.method} {request.path}"
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format: the handler reports it, a filter must not raise
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 

@@ -3,11 +3,13 @@
 Each variable is documented in README.md ("Configuration") and .env.example.
 """
 
+from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -53,13 +55,15 @@ INSTALLED_APPS = [
     "corsheaders",
     "authserver",
     "oauth_clients",
-    "django_ratelimit",
     "userinfo",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "authserver.request_log.RequestLogMiddleware",
     "authserver.health.HealthCheckMiddleware",
+    # A database outage answers 503 + Retry-After instead of 500.
+    "authserver.db_outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -71,6 +75,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # After the session, language and user are known (its 429 page shows them) and after
+    # CORS (browser clients can read the 429); before any view.
+    "authserver.ratelimits.RateLimitMiddleware",
+    # django-axes: turns a sign-in refused for a locked-out username + address into the
+    # lockout page. Last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "authserver.urls"
@@ -119,6 +130,13 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     "oauth_clients.hashers.HMACSHA256ClientSecretHasher",
 ]
+# django-axes refuses sign-in for a locked-out username + address before any password is
+# checked; ModelBackend hashes the password of an unknown username too, so its answer takes
+# as long as a wrong password for a real one.
+AUTHENTICATION_BACKENDS = [
+    "authserver.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # Key of the client-secret HMAC. Rotating it invalidates every stored client secret.
 CLIENT_SECRET_HMAC_KEY = env.str("CLIENT_SECRET_HMAC_KEY", default=SECRET_KEY)
 
@@ -164,7 +182,24 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Pages with a form keep `same-origin`: under `no-referrer` Chromium sends `Origin: null` with
+# the form's POST, which the CSRF check must refuse. Authorization redirects (the ones that
+# carry a code or an error to the client) say `no-referrer` (authserver/oauth/views.py).
 SECURE_REFERRER_POLICY = "same-origin"
+# django-csp: no inline script or style anywhere, no framing, no plugins. No `form-action`:
+# the consent form's answer is a redirect to the client's own callback, which Chromium
+# would hold to it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- OAuth 2.1 ---------------------------------------------------------------------
 # English here (discovery and the admin); pages translate them (authserver/scopes.py).
@@ -237,8 +272,6 @@ DCR_ALLOWED_CUSTOM_SCHEMES = [
 ]
 DCR_TRUSTED_REDIRECT_HOSTS = [h.lower() for h in env.list("DCR_TRUSTED_REDIRECT_HOSTS", default=[])]
 DCR_ALLOW_CLIENT_CREDENTIALS = env.bool("DCR_ALLOW_CLIENT_CREDENTIALS", default=False)
-# Per client IP; hosted MCP clients share egress addresses, so keep it generous.
-DCR_RATE_LIMIT = env.str("DCR_RATE_LIMIT", default="120/m")
 DCR_UNUSED_CLIENT_TTL = env.int("DCR_UNUSED_CLIENT_TTL", default=7 * 24 * 3600)
 DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS = env.int(
     "DCR_REGISTRATION_TOKEN_EXPIRE_SECONDS", default=30 * 24 * 3600
@@ -261,6 +294,12 @@ CIMD_TEST_FETCH_HOSTS: dict[str, str] = {}
 # A remembered consent skips the consent page for the same or fewer scopes and resources;
 # self-registered clients whose callback is not on DCR_TRUSTED_REDIRECT_HOSTS always ask.
 CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS = env.bool("CONSENT_ALWAYS_FOR_DYNAMIC_CLIENTS", default=True)
+
+# --- Audit trail ---
+# `cleanupaudit` deletes audit events older than this many days.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be 1 or more days")
 
 _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 # RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
@@ -337,10 +376,6 @@ SILENCED_SYSTEM_CHECKS = [
     # http callbacks for native MCP clients (Claude Code, VS Code, Cursor). Every other
     # http redirect is refused by our redirect URI policy.
     "oauth2_provider.W008",
-    # The in-process cache is the development default; production sets REDIS_URL so that
-    # limits are shared by every worker (documented in README).
-    "django_ratelimit.W001",
-    "django_ratelimit.E003",
 ]
 
 # --- CORS: browser-based MCP clients (MCP Inspector) on the API endpoints only ---
@@ -365,6 +400,73 @@ CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
     CACHES["default"] = {"BACKEND": "authserver.cache.RedisCache", "LOCATION": REDIS_URL}
 
+# --- Rate limits (authserver/ratelimits.py) ---------------------------------------------
+# Counted in the cache above: set REDIS_URL when more than one process serves, or each
+# process counts on its own.
+RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+
+
+def _networks(name: str) -> list:
+    try:
+        return [ip_network(entry, strict=False) for entry in env.list(name, default=[])]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from error
+
+
+def _rate(name: str, default: str) -> tuple[int, int] | None:
+    """`N/s`, `N/m`, `N/h`, `N/d` or `N/<k><unit>` (`60/10s`): N requests per window. `0`
+    or empty turns the limit off."""
+    value = env.str(name, default=default).strip()
+    if value in ("", "0"):
+        return None
+    count, _, period = value.partition("/")
+    number, unit = period[:-1], period[-1:]
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(unit)
+    if not count.isdigit() or int(count) < 1 or seconds is None or not (number or "1").isdigit():
+        raise ImproperlyConfigured(f"{name} must look like 60/10s or 120/m, got {value!r}")
+    return int(count), int(number or "1") * seconds
+
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks): the client
+# is the rightmost address in it that is not one of them. Empty: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = _networks("TRUSTED_PROXIES")
+# Client addresses whose limits are multiplied (hosted MCP clients: one egress range for all
+# of their users), e.g. Anthropic's published outbound range.
+RATELIMIT_TRUSTED_RANGES = _networks("RATELIMIT_TRUSTED_RANGES")
+RATELIMIT_TRUSTED_FACTOR = env.int("RATELIMIT_TRUSTED_FACTOR", default=10)
+if RATELIMIT_TRUSTED_FACTOR < 1:
+    raise ImproperlyConfigured("RATELIMIT_TRUSTED_FACTOR must be 1 or more")
+# Per endpoint: requests per client address, and per client_id where the request names one.
+# A window of N requests per P seconds allows a burst of N and N/P per second on average.
+RATELIMITS = {
+    "token": (_rate("RATELIMIT_TOKEN", "300/10s"), _rate("RATELIMIT_TOKEN_CLIENT", "60/10s")),
+    "introspect": (_rate("RATELIMIT_INTROSPECT", "600/10s"), _rate("RATELIMIT_INTROSPECT_CLIENT", "300/10s")),
+    "revoke": (_rate("RATELIMIT_REVOKE", "120/10s"), _rate("RATELIMIT_REVOKE_CLIENT", "60/10s")),
+    # DCR_RATE_LIMIT is the name this limit had before; still read when the new one is unset.
+    "register": (_rate("RATELIMIT_REGISTER", env.str("DCR_RATE_LIMIT", default="60/10s")), None),
+    "authorize": (_rate("RATELIMIT_AUTHORIZE", "300/10s"), None),
+    "login": (_rate("RATELIMIT_LOGIN", "30/m"), None),
+}
+
+# --- Sign-in lockout (django-axes, authserver/lockout.py) ---
+# LOGIN_FAILURE_LIMIT failed sign-ins for one username from one address lock that pair out
+# for LOGIN_LOCKOUT_MINUTES; an admin unlocks earlier (Access attempts › delete, or
+# `manage.py axes_reset_username`). Other addresses and usernames are not affected.
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+if AXES_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be 1 or more")
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "authserver.ratelimits.client_ip"
+AXES_USERNAME_CALLABLE = "authserver.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "authserver.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# The request log already has one line per sign-in; no row per successful one.
+AXES_DISABLE_ACCESS_LOG = True
+
 # --- Operations: /healthz, /readyz, /metrics, logs ---
 # /metrics answers a bearer METRICS_TOKEN, or clients in METRICS_ALLOWED_IPS (addresses or
 # CIDR networks; behind a proxy every request comes from the proxy: use the token).
@@ -381,7 +483,10 @@ PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "authserver.request_log.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "authserver.request_log.RequestIdFilter"},
+        "redact": {"()": "authserver.request_log.RedactSecretsFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -394,7 +499,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain" if DEBUG else "json",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

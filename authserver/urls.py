@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
-from oauth2_provider import views as dot_views
 
 from authserver import health, metrics, pages
 from authserver.oauth import views as oauth_views
 from authserver.oauth.metadata import server_metadata
-from oauth_clients.views import RegistrationView
+from oauth_clients.views import RegistrationManagementView, RegistrationView
 from userinfo.views import userinfo
 
 # DOT resolves its endpoints by these names in the "oauth2_provider" namespace (for the
@@ -35,10 +34,13 @@ oauth_patterns = [
     re_path(r"^oauth/register/?$", RegistrationView.as_view(), name="dcr-register"),
     path(
         "oauth/register/<str:client_id>",
-        dot_views.DynamicClientRegistrationManagementView.as_view(),
+        RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]
+
+# A database error raised outside a view is a 503 too (authserver/db_outage.py).
+handler500 = "authserver.db_outage.server_error"
 
 urlpatterns = [
     path("", include((oauth_patterns, "oauth2_provider"))),

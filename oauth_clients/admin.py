@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from authserver import audit
 from oauth_clients import policy
 from oauth_clients.api_keys import create_api_key, revoke_api_key, validate_api_key_request
 from oauth_clients.assertions import PRIVATE_KEY_JWT
@@ -209,6 +210,36 @@ class ClientAdmin(admin.ModelAdmin):
                 obj.client_secret = obj._issued_secret
                 obj.hash_client_secret = True
         super().save_model(request, obj, form, change)
+        if change:
+            audit.record(
+                audit.Event.CLIENT_UPDATED,
+                request=request,
+                client_id=obj.client_id,
+                source="admin",
+                changed=form.changed_data,
+                new_secret_issued=bool(getattr(obj, "_issued_secret", None)),
+            )
+        else:
+            audit.record(
+                audit.Event.CLIENT_REGISTERED,
+                request=request,
+                client_id=obj.client_id,
+                source="admin",
+                client_name=obj.name,
+                client_type=obj.client_type,
+                grant_types=[obj.authorization_grant_type],
+            )
+
+    def delete_model(self, request, obj):
+        client_id = obj.client_id
+        super().delete_model(request, obj)
+        audit.record(audit.Event.CLIENT_DELETED, request=request, client_id=client_id, source="admin")
+
+    def delete_queryset(self, request, queryset):
+        client_ids = list(queryset.values_list("client_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for client_id in client_ids:
+            audit.record(audit.Event.CLIENT_DELETED, request=request, client_id=client_id, source="admin")
 
     def _secret_page(self, request, clients_with_secrets):
         response = TemplateResponse(
@@ -246,7 +277,10 @@ class ClientAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             grace = timedelta(seconds=form.cleaned_data["grace_seconds"])
             try:
-                issued = [(client, rotate_client_secret(client, grace)) for client in confidential]
+                issued = [
+                    (client, rotate_client_secret(client, grace, request=request, source="admin"))
+                    for client in confidential
+                ]
             except ValidationError as error:
                 self.message_user(request, "; ".join(error.messages), messages.ERROR)
                 return None

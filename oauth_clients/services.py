@@ -1,7 +1,6 @@
 """What an admin does to clients, as functions: the admin, the commands and `make run`
 all go through here, so a secret is generated, hashed and shown the same way everywhere."""
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,10 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from authserver import audit
 from oauth_clients import policy
 from oauth_clients.secrets import new_client_secret
-
-logger = logging.getLogger(__name__)
 
 Client = get_application_model()
 
@@ -39,6 +37,7 @@ def create_client(
     allowed_resources: list[str] = (),
     description: str = "",
     client_id: str | None = None,
+    source: str = "command",
 ) -> IssuedClient:
     """Validate and create a client; a confidential one gets a fresh 256-bit secret."""
     if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
@@ -69,13 +68,23 @@ def create_client(
         client.client_id = client_id
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
-    logger.info("client created", extra={"client_id": client.client_id, "client_type": client_type})
+    audit.record(
+        audit.Event.CLIENT_REGISTERED,
+        client_id=client.client_id,
+        source=source,
+        client_name=name,
+        client_type=client_type,
+        grant_types=[grant_type],
+    )
     return IssuedClient(client, secret)
 
 
 @transaction.atomic
-def rotate_client_secret(client: "Client", grace_period: timedelta = timedelta(0)) -> str:
-    """Issue a new secret; the old one keeps working for `grace_period` (default: not at all)."""
+def rotate_client_secret(
+    client: "Client", grace_period: timedelta = timedelta(0), *, request=None, source: str = "command"
+) -> str:
+    """Issue a new secret; the old one keeps working for `grace_period` (default: not at all).
+    `request`: the admin's, for the audit trail."""
     if client.client_type != Client.CLIENT_CONFIDENTIAL:
         raise policy.ValidationError("Only confidential clients have a secret.")
     secret = new_client_secret()
@@ -88,8 +97,11 @@ def rotate_client_secret(client: "Client", grace_period: timedelta = timedelta(0
     client.client_secret = secret
     client.hash_client_secret = True
     client.save()
-    logger.info(
-        "client secret rotated",
-        extra={"client_id": client.client_id, "grace_seconds": int(grace_period.total_seconds())},
+    audit.record(
+        audit.Event.CLIENT_SECRET_ROTATED,
+        request=request,
+        client_id=client.client_id,
+        source=source,
+        grace_seconds=int(grace_period.total_seconds()),
     )
     return secret

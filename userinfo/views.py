@@ -12,6 +12,7 @@ from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
 
 from authserver.oauth.errors import bearer_challenge, oauth_error
+from authserver.oauth.lookups import first_by
 from authserver.oauth.validator import checksum
 from authserver.oauth.views import is_registration_token
 from oauth_clients.api_keys import note_use as note_api_key_use
@@ -46,15 +47,13 @@ def userinfo(request: HttpRequest) -> JsonResponse:
     token_value = _bearer_token(request)
     if token_value is None:
         return _unauthorized()
-    token = (
-        get_access_token_model()
-        .objects.select_related("user")
-        .filter(token_checksum=checksum(token_value))
-        .first()
-    )
+    token = first_by(get_access_token_model(), "token_checksum", checksum(token_value), related=("user",))
     if token is None or token.expires <= timezone.now() or is_registration_token(token):
         return _unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
-    if token.user is None or not token.user.is_active:
+    if token.user is not None and not token.user.is_active:
+        # RFC 6750 §3.1: the token no longer stands for anyone (the account was deactivated).
+        return _unauthorized("invalid_token", "The access token is invalid, expired or revoked.")
+    if token.user is None:
         # A client_credentials token names no user: there is no one to describe.
         response = oauth_error("insufficient_scope", "This token was not issued for a user.", status=403)
         response["WWW-Authenticate"] = bearer_challenge(

@@ -12,7 +12,6 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 from oauth2_provider.compat import login_not_required
-from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import ConnectDiscoveryInfoView, OAuthServerMetadataView
 
 
@@ -26,17 +25,25 @@ def build_document(request: HttpRequest) -> dict:
             # secret in plaintext, which we never keep.
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_modes_supported": ["query"],
+            # OpenID Connect Discovery §3: an absent request_uri_parameter_supported means
+            # true; request objects are not read here (nor `request`, whose default is false).
+            "request_uri_parameter_supported": False,
         }
     )
     # Public clients hold no credentials, so they cannot introspect (RFC 7662 §2.1).
     document["introspection_endpoint_auth_methods_supported"] = [
         method for method in document["token_endpoint_auth_methods_supported"] if method != "none"
     ]
-    if oauth2_settings.CIMD_ENABLED:
-        # RFC 7523 §2.2 client assertions, verified against a metadata document's keys
-        # (oauth_clients/assertions.py); at the token endpoint only, never introspection.
-        document["token_endpoint_auth_methods_supported"].append("private_key_jwt")
-        document["token_endpoint_auth_signing_alg_values_supported"] = settings.CLIENT_ASSERTION_SIGNING_ALGS
+    # RFC 7523 §2.2 client assertions, verified against the keys of a metadata document or
+    # of a registration (oauth_clients/assertions.py, dcr.py: with or without CIMD), at the
+    # token and revocation endpoints, never introspection.
+    for endpoint in ("token", "revocation"):
+        document[f"{endpoint}_endpoint_auth_methods_supported"].append("private_key_jwt")
+        document[f"{endpoint}_endpoint_auth_signing_alg_values_supported"] = (
+            settings.CLIENT_ASSERTION_SIGNING_ALGS
+        )
+    # OpenID Connect Core §3.1.2.1: `consent` always shows the page (authserver/consent.py).
+    document["prompt_values_supported"] = [*document["prompt_values_supported"], "consent"]
     document["claims_supported"] = sorted(set(document.get("claims_supported", [])) | _USERINFO_CLAIMS)
     return document
 

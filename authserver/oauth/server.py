@@ -1,5 +1,6 @@
-"""The oauthlib server we run: oauthlib's OpenID server, S256 as the only PKCE method, and
-authorization requests whose parameters the database can hold."""
+"""The oauthlib server we run: oauthlib's OpenID server, S256 as the only PKCE method,
+answers in the query only, and authorization requests whose parameters the database can
+hold."""
 
 import json
 import re
@@ -69,4 +70,14 @@ class Server(OpenIDServer):
             # code_challenge_method as "plain", so this also rejects it, at the authorization
             # request (a redirect with error=invalid_request) rather than after consent.
             grant._code_challenge_methods = {"S256": code_challenge_method_s256}
+            # First the answer's mode, so that check_parameters' errors go in the query too.
+            grant.custom_validators.pre_auth.append(_answer_in_query)
             grant.custom_validators.pre_auth.append(check_parameters)
+
+
+def _answer_in_query(request) -> dict:
+    # Discovery advertises response_modes_supported ["query"] (RFC 9207's `iss` is added to
+    # the query); oauthlib would put the code in the fragment for response_mode=fragment.
+    # Runs once the redirect URI is trusted, before any answer goes to it.
+    request.response_mode = "query"
+    return {}

@@ -22,6 +22,7 @@ from urllib.parse import unquote_plus, urlsplit
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import (
@@ -35,9 +36,10 @@ from oauth2_provider.scopes import get_scopes_backend
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
-from authserver import keys
+from authserver import audit, keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
+from authserver.oauth.lookups import first_by
 from oauth_clients import assertions, cimd, policy
 from oauth_clients import cache as client_cache
 
@@ -71,6 +73,15 @@ class OAuth2Validator(DOTValidator):
             scopes[:] = known
             return True
         return set(scopes).issubset(available)
+
+    # OpenID Connect Core §3.1.2.6, `prompt=none` with `openid`: oauthlib asks these before
+    # the view runs, without the session. The view answers: DOT's handle_no_permission
+    # redirects with login_required, our AuthorizationView with consent_required.
+    def validate_silent_login(self, request):
+        return True
+
+    def validate_silent_authorization(self, request):
+        return True
 
     def _load_application(self, client_id, request):
         if client_id and ("\x00" in client_id or len(client_id) > MAX_CLIENT_ID_LENGTH):
@@ -177,7 +188,7 @@ class OAuth2Validator(DOTValidator):
     def _grant(self, code, client, request):
         memo = getattr(request, "grant_memo", None)
         if memo is None or memo[0] != code:
-            grant = Grant.objects.select_related("user").filter(code=code).first()
+            grant = first_by(Grant, "code", code, related=("user",))
             memo = request.grant_memo = (code, grant)
         grant = memo[1]
         # A code is only ever good for the client it was issued to.
@@ -187,7 +198,7 @@ class OAuth2Validator(DOTValidator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         grant = self._grant(code, client, request)
-        if grant is not None and not grant.is_expired():
+        if grant is not None and not grant.is_expired() and _user_is_active(grant.user):
             request.scopes = grant.scope.split(" ")
             request.user = grant.user
             if grant.nonce:
@@ -225,6 +236,14 @@ class OAuth2Validator(DOTValidator):
         grant = self._grant(code, request.client, request)
         return (grant.nonce or None) if grant else None
 
+    def _load_access_token(self, token):
+        return first_by(AccessToken, "token_checksum", checksum(token), related=("application", "user"))
+
+    def validate_bearer_token(self, token, scopes, request):
+        valid = super().validate_bearer_token(token, scopes, request)
+        access_token = getattr(request, "access_token", None)
+        return valid and _user_is_active(getattr(access_token, "user", None))
+
     def validate_jwt_bearer_token(self, token, scopes, request):
         # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT
         # reads as an id_token used as a credential. Ours are RFC 9068 access tokens: they
@@ -260,7 +279,14 @@ class OAuth2Validator(DOTValidator):
         return refresh_token
 
     def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs):
-        super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        try:
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
+        except errors.InvalidGrantError:
+            # A concurrent exchange deleted the code first: the tokens saved for this one
+            # are undone with it (TokenView runs the exchange in one transaction).
+            if connection.in_atomic_block:
+                transaction.set_rollback(True)
+            raise
         refresh_token = getattr(request, "issued_refresh_token", None)
         access_token = getattr(request, "issued_access_token", None)
         client = request.client
@@ -278,6 +304,11 @@ class OAuth2Validator(DOTValidator):
     # --- refresh tokens: rotation with a short grace window ----------------------------
 
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        valid = self._validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        # A deactivated account keeps no access through tokens issued before (invalid_grant).
+        return valid and _user_is_active(request.user)
+
+    def _validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         replay = refresh_grace.lookup(checksum(refresh_token))
         if replay is not None and replay["client_id"] == client.client_id and self._replay_is_live(replay):
             rt = (
@@ -291,7 +322,29 @@ class OAuth2Validator(DOTValidator):
                 request.refresh_token_instance = rt
                 request.grace_replay = replay
                 return True
-        return super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if not valid and oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+            self._audit_reuse(refresh_token, client, request)
+        return valid
+
+    @staticmethod
+    def _audit_reuse(refresh_token, client, request) -> None:
+        # DOT has just revoked the family if the token presented is a revoked one (its own
+        # grace period is 0 here: ours is the cache above). Same row DOT picked.
+        rt = (
+            RefreshToken.objects.select_related("user")
+            .filter(token_checksum=checksum(refresh_token))
+            .order_by(F("revoked").desc(nulls_first=True))
+            .first()
+        )
+        if rt is not None and rt.revoked is not None and rt.token_family:
+            audit.record(
+                audit.Event.REFRESH_TOKEN_REUSED,
+                request=request,
+                user=rt.user,
+                client_id=client.client_id,
+                token_family=str(rt.token_family),
+            )
 
     @staticmethod
     def _replay_is_live(replay: dict) -> bool:
@@ -300,6 +353,42 @@ class OAuth2Validator(DOTValidator):
         return RefreshToken.objects.filter(
             token_checksum=checksum(replay["token"]["refresh_token"]), revoked__isnull=True
         ).exists()
+
+    # --- revocation: RFC 7009, audited ------------------------------------------------
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs):
+        revoked = self._revocation_target(token, token_type_hint, request)
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if revoked is not None:
+            audit.record(
+                audit.Event.TOKEN_REVOKED,
+                request=request,
+                user=revoked.user,
+                client_id=request.client.client_id,
+                token_type="access_token" if isinstance(revoked, AccessToken) else "refresh_token",
+            )
+
+    @staticmethod
+    def _revocation_target(token, token_type_hint, request):
+        # The token DOT is about to revoke: the same lookup (its type first, scoped to the
+        # authenticated client), so an unknown, foreign or already revoked token is not
+        # reported revoked.
+        application_pk = getattr(request.client, "pk", None)
+        if application_pk is None:
+            return None
+        models = [AccessToken, RefreshToken]
+        if token_type_hint == "refresh_token":  # noqa: S105 (a hint name)
+            models.reverse()
+        for model in models:
+            live = {"revoked__isnull": True} if model is RefreshToken else {}
+            found = (
+                model.objects.select_related("user")
+                .filter(token_checksum=checksum(token), application_id=application_pk, **live)
+                .first()
+            )
+            if found is not None:
+                return found
+        return None
 
     def get_original_scopes(self, refresh_token, request, *args, **kwargs):
         replay = getattr(request, "grace_replay", None)
@@ -347,6 +436,10 @@ class OAuth2Validator(DOTValidator):
             # the winner's pair in the grace cache instead of minting a second family.
             RefreshToken.objects.select_for_update().filter(pk=request.refresh_token_instance.pk).first()
             replay = refresh_grace.lookup(old_checksum)
+            if replay is not None and not self._replay_is_live(replay):
+                # Cached by an attempt whose transaction never committed (the database
+                # went away before the commit): that pair does not exist, mint a real one.
+                replay = None
         if replay is not None:
             refresh_grace.apply(token, replay)
             return None
@@ -355,3 +448,8 @@ class OAuth2Validator(DOTValidator):
         # above and must find the pair the moment the lock is released.
         refresh_grace.remember(old_checksum, request.client.client_id, token)
         return result
+
+
+def _user_is_active(user) -> bool:
+    """No user (client_credentials) or an active one: a deactivated user's grants are void."""
+    return user is None or user.is_active

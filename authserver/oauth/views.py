@@ -4,6 +4,7 @@ import calendar
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -18,8 +19,9 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from authserver import consent, keys
+from authserver import audit, consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
+from authserver.oauth.lookups import first_by
 from authserver.oauth.validator import checksum
 from authserver.scopes import describe_scopes
 from oauth_clients import cache as client_cache
@@ -41,7 +43,14 @@ class AuthorizationView(dot_views.AuthorizationView):
     def dispatch(self, request, *args, **kwargs):
         if len(request.META.get("QUERY_STRING", "")) > MAX_AUTHORIZE_QUERY_LENGTH:
             return self._untrusted(errors.InvalidRequestFatalError(description="The request is too long."))
-        return super().dispatch(request, *args, **kwargs)
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code in (301, 302, 303, 307, 308):
+            # A redirect to the client carries a code or an error: never cached, and the
+            # client's callback gets no Referer naming this request. Pages keep
+            # `same-origin`, since their forms' POST needs an Origin (settings.py).
+            response["Referrer-Policy"] = "no-referrer"
+            response["Cache-Control"] = "no-store"
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -104,16 +113,31 @@ class AuthorizationView(dot_views.AuthorizationView):
         except get_application_model().DoesNotExist:
             # A forged consent form naming no client: nothing to redirect to (RFC 6749 §4.1.2.1).
             return self._untrusted(errors.InvalidClientIdError())
+        scopes = (form.cleaned_data.get("scope") or "").split()
+        resources = (form.cleaned_data.get("resource") or "").split()
+        client_id = form.cleaned_data["client_id"]
         # oauthlib answers a request that fails validation here with an error redirect,
         # which DOT follows as if it were a success: only a code is an allowed request.
         issued = self.success_url and "code" in dict(parse_qsl(urlsplit(self.success_url).query))
         if issued and form.cleaned_data.get("allow"):
-            application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
-            consent.remember_consent(
-                self.request.user,
-                application,
-                scopes=(form.cleaned_data.get("scope") or "").split(),
-                resources=(form.cleaned_data.get("resource") or "").split(),
+            application = get_application_model().objects.get(client_id=client_id)
+            consent.remember_consent(self.request.user, application, scopes=scopes, resources=resources)
+            if self.request.method == "POST":  # the person pressed Allow (not a remembered consent)
+                audit.record(
+                    audit.Event.CONSENT_GRANTED,
+                    request=self.request,
+                    client_id=client_id,
+                    scopes=scopes,
+                    resources=resources,
+                )
+        elif self.request.method == "POST" and _is_refusal(response):
+            # DOT answered the person's "Deny" with access_denied at the client's redirect.
+            audit.record(
+                audit.Event.CONSENT_DENIED,
+                request=self.request,
+                client_id=client_id,
+                scopes=scopes,
+                resources=resources,
             )
         return response
 
@@ -169,6 +193,11 @@ class AuthorizationView(dot_views.AuthorizationView):
         return super().redirect(redirect_to, application)
 
 
+def _is_refusal(response) -> bool:
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    return dict(parse_qsl(urlsplit(location).query)).get("error") == "access_denied"
+
+
 def _present(initial: dict) -> dict:
     return {key: value for key, value in initial.items() if value is not None}
 
@@ -183,6 +212,15 @@ class TokenView(dot_views.TokenView):
             # DOT would route a device_code request to its device flow (a 500 when the
             # body lacks `device_code`); OAuth 2.1 here serves three grants only.
             return oauth_error("unsupported_grant_type", f"Supported grants: {', '.join(SUPPORTED_GRANTS)}.")
+        if request.POST.get("grant_type") == "authorization_code":
+            # Saving the tokens and deleting the code commit together: a database lost in
+            # between leaves neither (the code can be exchanged again) instead of a token
+            # issued and a code still valid for a second one.
+            with transaction.atomic():
+                return self._respond(request, *args, **kwargs)
+        return self._respond(request, *args, **kwargs)
+
+    def _respond(self, request, *args, **kwargs):
         if app_authorized.has_listeners():
             return _json_errors(_basic_challenge(super().post(request, *args, **kwargs)))
         # DOT re-reads the token it just issued only to send `app_authorized`; with no
@@ -221,6 +259,17 @@ def _basic_challenge(response):
 class IntrospectTokenView(dot_views.IntrospectTokenView):
     """RFC 7662 for resource servers: confidential clients, or a token with `introspection`."""
 
+    def dispatch(self, request, *args, **kwargs):
+        # RFC 7662 §2.1 is POST; DOT also answers GET, which puts tokens in URLs (and so
+        # in proxies' and browsers' logs). Refused before any credential is looked at.
+        if request.method != "POST":
+            response = oauth_error(
+                "invalid_request", "Introspection takes a POST with a form-encoded body.", status=405
+            )
+            response["Allow"] = "POST"
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
     def unauthenticated_response(self, request, oauthlib_request=None):
         # RFC 7662 §2.3: 401 both for bad client credentials and for a bearer token that
         # is invalid or lacks the privilege (RFC 6750 §3 challenge).
@@ -244,13 +293,11 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
     def get_token_response(token_value=None):
         if token_value is None:
             return oauth_error("invalid_request", "Token parameter is missing.")
-        token = (
-            get_access_token_model()
-            .objects.select_related("user", "application")
-            .filter(token_checksum=checksum(token_value))
-            .first()
+        token = first_by(
+            get_access_token_model(), "token_checksum", checksum(token_value), related=("user", "application")
         )
-        if token is None or not token.is_valid() or is_registration_token(token):
+        inactive_user = token is not None and token.user is not None and not token.user.is_active
+        if token is None or not token.is_valid() or is_registration_token(token) or inactive_user:
             return _no_store({"active": False})
         note_api_key_use(token_value)
         data = {

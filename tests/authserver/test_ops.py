@@ -105,7 +105,7 @@ def test_metrics_count_requests_tokens_registrations_and_login_failures(client, 
 
 
 def test_rate_limited_registrations_are_counted(client, settings):
-    settings.DCR_RATE_LIMIT = "1/m"
+    settings.RATELIMITS = {**settings.RATELIMITS, "register": ((1, 60), None)}
     body = json.dumps({"client_name": "x", "redirect_uris": ["http://127.0.0.1/cb"]})
     before = client.get("/metrics").content.decode()
     statuses = [

@@ -89,6 +89,7 @@ def test_default_scopes_must_be_configured_scopes():
         ("ACCESS_TOKEN_FORMAT", "macaroon", "ACCESS_TOKEN_FORMAT must be 'jwt' or 'opaque'"),
         ("ACCESS_TOKEN_SIGNING_ALG", "HS256", "ACCESS_TOKEN_SIGNING_ALG must be 'ES256' or 'RS256'"),
         ("KEY_ACTIVATION_DELAY", "-1", "KEY_ACTIVATION_DELAY must be 0 or more"),
+        ("AUDIT_RETENTION_DAYS", "0", "AUDIT_RETENTION_DAYS must be 1 or more days"),
     ],
 )
 def test_token_signing_settings_are_checked(name, value, message):

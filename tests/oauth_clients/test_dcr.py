@@ -240,7 +240,7 @@ def test_unknown_fields_are_accepted_and_ignored(client):
 
 
 def test_rate_limit_per_ip_is_429_with_retry_after(client, settings):
-    settings.DCR_RATE_LIMIT = "3/m"
+    settings.RATELIMITS = {**settings.RATELIMITS, "register": ((3, 60), None)}
     body = {"redirect_uris": ["http://127.0.0.1/cb"]}
     statuses = [register(client, body, REMOTE_ADDR="203.0.113.7").status_code for _ in range(4)]
     assert statuses == [201, 201, 201, 429]

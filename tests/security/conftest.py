@@ -38,8 +38,9 @@ def nothing_stored():
     assert row_counts() == before
 
 
-@pytest.fixture(autouse=True)
-def _generous_registration_rate(settings):
-    # The battery and the fuzz register many clients from one address; the rate limit
-    # has tests of its own (tests/oauth_clients/test_dcr.py).
-    settings.DCR_RATE_LIMIT = "100000/m"
+@pytest.fixture
+def no_rate_limits(settings):
+    """The battery and the fuzz send many requests from one address; rate limits and the
+    login lockout have tests of their own (test_rate_limits.py, test_login_lockout.py)."""
+    settings.RATELIMIT_ENABLED = False
+    settings.AXES_ENABLED = False

@@ -36,7 +36,7 @@ AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_rate_limits")]
 
 FUZZ = settings(
     max_examples=40,

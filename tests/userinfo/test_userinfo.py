@@ -94,4 +94,7 @@ def test_inactive_user_token_is_refused(client, tokens, public_client, user):
     token = tokens(public_client)["access_token"]
     user.is_active = False
     user.save()
-    assert get_info(client, token).status_code == 403
+    response = get_info(client, token)
+    # RFC 6750 §3.1: the token is no longer valid (no scope would help: not insufficient_scope).
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith('Bearer error="invalid_token"')

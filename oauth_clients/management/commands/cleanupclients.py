@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from authserver import audit
+
 Client = get_application_model()
 
 
@@ -30,7 +32,9 @@ class Command(BaseCommand):
         )
         count = stale.count()
         if not dry_run:
-            stale.delete()
+            client_ids = list(stale.values_list("client_id", flat=True))
+            stale.filter(client_id__in=client_ids).delete()
+            audit.record_many(audit.Event.CLIENT_DELETED, client_ids=client_ids, source="cleanupclients")
         if options["json"]:
             self.stdout.write(json.dumps({"deleted": 0 if dry_run else count, "matched": count}))
         else:

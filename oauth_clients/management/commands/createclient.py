@@ -58,6 +58,7 @@ class Command(BaseCommand):
                 allowed_resources=_split(options["resource"]),
                 description=options["description"],
                 client_id=options["client_id"],
+                source="createclient",
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error

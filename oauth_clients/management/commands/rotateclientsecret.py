@@ -27,7 +27,9 @@ class Command(BaseCommand):
         if client is None:
             raise CommandError(f"No client with client_id {client_id!r}.")
         try:
-            secret = rotate_client_secret(client, timedelta(seconds=grace_seconds))
+            secret = rotate_client_secret(
+                client, timedelta(seconds=grace_seconds), source="rotateclientsecret"
+            )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
         if options["json"]:

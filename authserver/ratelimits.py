@@ -1,0 +1,195 @@
+"""Rate limits on the endpoints worth flooding: token, introspect, revoke, register,
+authorize and sign-in.
+
+Each request is counted in fixed windows in the Django cache (Redis in production, shared
+by every process): once per client address and, on the token, introspection and revocation
+endpoints, once per `client_id` the request names. A window of N requests per P seconds
+allows a burst of N and N/P per second on average. Past a limit the answer is 429 with
+`Retry-After`: a JSON error on the API endpoints, a page on the others.
+
+Hosted MCP clients (claude.ai) call from one egress range for all of their users and
+register a client per connection, so per-address limits are generous, a known client is
+counted on its own, and RATELIMIT_TRUSTED_RANGES multiplies both for such ranges.
+"""
+
+import base64
+import binascii
+import hashlib
+import logging
+import math
+import time
+from functools import lru_cache
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import Resolver404, resolve
+
+from authserver import audit
+from authserver.oauth.errors import oauth_error
+
+logger = logging.getLogger(__name__)
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Only paths under these are resolved and looked up in ENDPOINTS.
+LIMITED_PREFIXES = ("/oauth/", "/accounts/login/", "/admin/login/")
+# Route name → (limit name, methods counted, answered as JSON).
+ENDPOINTS = {
+    "oauth2_provider:token": ("token", {"POST"}, True),
+    "oauth2_provider:introspect": ("introspect", {"GET", "POST"}, True),
+    "oauth2_provider:revoke-token": ("revoke", {"POST"}, True),
+    "oauth2_provider:dcr-register": ("register", {"POST"}, True),
+    "oauth2_provider:authorize": ("authorize", {"GET", "POST"}, False),
+    "login": ("login", {"POST"}, False),
+    "admin:login": ("login", {"POST"}, False),
+}
+# Counted with a client key as well as the address.
+CLIENT_KEYED = {"token", "introspect", "revoke"}
+# Tests give every test its own counters; production keeps this one.
+KEY_PREFIX = "rl"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or, when that is one of TRUSTED_PROXIES, the
+    rightmost X-Forwarded-For entry that is not a trusted proxy (entries further left were
+    written by the client and prove nothing)."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    if not settings.TRUSTED_PROXIES or not _in(_parse(remote), settings.TRUSTED_PROXIES):
+        return remote
+    client = remote
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = _parse(hop.strip())
+        if address is None:
+            break
+        client = str(address)
+        if not _in(address, settings.TRUSTED_PROXIES):
+            break
+    return client
+
+
+@lru_cache(maxsize=4096)
+def _parse(value: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(value)
+    except ValueError:
+        return None
+
+
+def _in(address, networks) -> bool:
+    return address is not None and any(address in network for network in networks)
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.RATELIMIT_ENABLED:
+            refused = self.check(request)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def check(self, request: HttpRequest) -> HttpResponse | None:
+        if not request.path_info.startswith(LIMITED_PREFIXES):
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        endpoint = ENDPOINTS.get(match.view_name)
+        if endpoint is None or request.method not in endpoint[1]:
+            return None
+        name, _, as_json = endpoint
+        per_address, per_client = settings.RATELIMITS[name]
+        address = client_ip(request)
+        factor = (
+            settings.RATELIMIT_TRUSTED_FACTOR
+            if _in(_parse(address), settings.RATELIMIT_TRUSTED_RANGES)
+            else 1
+        )
+        counted = [(per_address, f"ip:{address}")]
+        if per_client and name in CLIENT_KEYED and (client_id := _client_id(request)):
+            digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+            counted.append((per_client, f"client:{digest}"))
+        retry_after, crossed = 0, []
+        try:
+            for rate, key in counted:
+                if rate is not None:
+                    wait, first = _hit(f"{name}:{key}", rate[0] * factor, rate[1])
+                    retry_after = max(retry_after, wait)
+                    if first:
+                        crossed.append((key.partition(":")[0], rate))
+        except Exception:  # the cache is down: serve unlimited rather than fail every request
+            logger.warning("rate limits skipped: the cache is unreachable", exc_info=True)
+            return None
+        if not retry_after:
+            return None
+        for kind, rate in crossed:
+            # Once per key and window, not per refused request: a flood must not become a
+            # flood of audit rows.
+            audit.record(
+                audit.Event.RATE_LIMITED,
+                request=request,
+                client_id=_client_id(request) if kind == "client" else None,
+                endpoint=name,
+                key=kind,
+                limit=f"{rate[0] * factor}/{rate[1]}s",
+            )
+        # The request log names the endpoint by its route, as for any other answer.
+        request.resolver_match = match
+        return _refusal(request, as_json, retry_after)
+
+
+def _hit(key: str, limit: int, period: int) -> tuple[int, bool]:
+    """Count one request in the current window: (0, False) if within `limit`, else the
+    seconds until the window ends and whether this is the window's first refusal."""
+    now = time.time()
+    window = int(now // period)
+    count = _increment(f"{KEY_PREFIX}:{key}:{window}", period + 1)
+    if count <= limit:
+        return 0, False
+    return max(1, math.ceil((window + 1) * period - now)), count == limit + 1
+
+
+def _increment(key: str, timeout: int) -> int:
+    incr_with_expiry = getattr(cache, "incr_with_expiry", None)
+    if incr_with_expiry is not None:  # authserver.cache.RedisCache: one round trip
+        return incr_with_expiry(key, timeout)
+    if cache.add(key, 1, timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.set(key, 1, timeout)
+        return 1
+
+
+def _client_id(request: HttpRequest) -> str | None:
+    """The client_id a request names (Basic credentials' user part or the form), unverified:
+    its own counter, never a way around the per-address one."""
+    auth = request.headers.get("Authorization", "")
+    if auth[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote_plus(decoded.split(":", 1)[0])[:200] or None
+    if request.content_type == FORM_CONTENT_TYPE:
+        return (request.POST.get("client_id") or "")[:200] or None
+    return None
+
+
+def _refusal(request: HttpRequest, as_json: bool, retry_after: int) -> HttpResponse:
+    headers = {"Retry-After": str(retry_after)}
+    if as_json:
+        return oauth_error(
+            "slow_down", f"Too many requests; retry in {retry_after} s.", status=429, headers=headers
+        )
+    response = render(request, "429.html", {"retry_after": retry_after}, status=429)
+    response["Retry-After"] = headers["Retry-After"]
+    response["Cache-Control"] = "no-store"
+    return response
