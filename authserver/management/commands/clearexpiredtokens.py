@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
@@ -25,6 +25,8 @@ from oauth2_provider.models import (
 )
 
 from authserver.models import RedeemedCode
+
+qn = connection.ops.quote_name
 
 
 def delete_in_batches(queryset, batch_size: int, pause: float) -> int:
@@ -43,10 +45,20 @@ def delete_in_batches(queryset, batch_size: int, pause: float) -> int:
             return deleted
         last = ids[-1]
         with transaction.atomic():
+            _without_waiting_for_the_flush()
             _delete_ids(queryset.model, ids)
         deleted += len(ids)
         if pause:
             time.sleep(pause)
+
+
+def _without_waiting_for_the_flush() -> None:
+    """PostgreSQL: this batch commits without waiting for its WAL flush (about a third of
+    the run otherwise). A crash may undo the last batches; the next run deletes them again,
+    and the rows were expired anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _delete_ids(model, ids: list) -> None:
@@ -68,6 +80,22 @@ def _delete_ids(model, ids: list) -> None:
         elif referencing.exists():
             queryset.delete()
             return
+    if connection.vendor == "postgresql":
+        # One array parameter instead of a placeholder per row: the statements stay small
+        # and no 5,000-item IN list is compiled and bound three times per batch.
+        with connection.cursor() as cursor:
+            for referencing, field in nulled:
+                related = referencing.model._meta
+                column = related.get_field(field).column
+                cursor.execute(
+                    f"UPDATE {qn(related.db_table)} SET {qn(column)} = NULL WHERE {qn(column)} = ANY(%s)",  # noqa: S608
+                    [ids],
+                )
+            cursor.execute(
+                f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn(model._meta.pk.column)} = ANY(%s)",  # noqa: S608
+                [ids],
+            )
+        return
     for referencing, field in nulled:
         referencing.update(**{field: None})
     queryset._raw_delete(queryset.db)
