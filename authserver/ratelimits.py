@@ -12,15 +12,12 @@ register a client per connection, so per-address limits are generous, a known cl
 counted on its own, and RATELIMIT_TRUSTED_RANGES multiplies both for such ranges.
 """
 
-import base64
-import binascii
 import hashlib
 import logging
 import math
 import time
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, ip_address
-from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.cache import cache
@@ -30,6 +27,7 @@ from django.urls import Resolver404, resolve
 
 from authserver import audit
 from authserver.oauth.errors import oauth_error
+from authserver.request_log import basic_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -171,13 +169,8 @@ def _increment(key: str, timeout: int) -> int:
 def _client_id(request: HttpRequest) -> str | None:
     """The client_id a request names (Basic credentials' user part or the form), unverified:
     its own counter, never a way around the per-address one."""
-    auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return unquote_plus(decoded.split(":", 1)[0])[:200] or None
+    if request.headers.get("Authorization", "")[:6].lower() == "basic ":
+        return basic_client_id(request)
     if request.content_type == FORM_CONTENT_TYPE:
         return (request.POST.get("client_id") or "")[:200] or None
     return None

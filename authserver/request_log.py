@@ -123,15 +123,20 @@ def client_id_of(request: HttpRequest) -> str | None:
         value = source.get("client_id")
         if value:
             return value[:200]
+    return basic_client_id(request)
+
+
+def basic_client_id(request: HttpRequest) -> str | None:
+    """The client_id of HTTP Basic client credentials, unverified (None without them)."""
     auth = request.headers.get("Authorization", "")
-    if auth[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        # RFC 6749 §2.3.1: the user part is the form-encoded client_id.
-        return unquote_plus(decoded.split(":", 1)[0])[:200] or None
-    return None
+    if auth[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    # RFC 6749 §2.3.1: the user part is the form-encoded client_id.
+    return unquote_plus(decoded.split(":", 1)[0])[:200] or None
 
 
 def _post(request: HttpRequest):
