@@ -198,7 +198,7 @@ class OAuth2Validator(DOTValidator):
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         grant = self._grant(code, client, request)
-        if grant is not None and not grant.is_expired() and _user_is_active(grant.user):
+        if grant is not None and not grant.is_expired() and user_is_active(grant.user):
             request.scopes = grant.scope.split(" ")
             request.user = grant.user
             if grant.nonce:
@@ -242,7 +242,7 @@ class OAuth2Validator(DOTValidator):
     def validate_bearer_token(self, token, scopes, request):
         valid = super().validate_bearer_token(token, scopes, request)
         access_token = getattr(request, "access_token", None)
-        return valid and _user_is_active(getattr(access_token, "user", None))
+        return valid and user_is_active(getattr(access_token, "user", None))
 
     def validate_jwt_bearer_token(self, token, scopes, request):
         # oauthlib hands every bearer token that looks like a JWT to this hook, which DOT
@@ -306,7 +306,7 @@ class OAuth2Validator(DOTValidator):
     def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         valid = self._validate_refresh_token(refresh_token, client, request, *args, **kwargs)
         # A deactivated account keeps no access through tokens issued before (invalid_grant).
-        return valid and _user_is_active(request.user)
+        return valid and user_is_active(request.user)
 
     def _validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
         replay = refresh_grace.lookup(checksum(refresh_token))
@@ -450,6 +450,6 @@ class OAuth2Validator(DOTValidator):
         return result
 
 
-def _user_is_active(user) -> bool:
+def user_is_active(user) -> bool:
     """No user (client_credentials) or an active one: a deactivated user's grants are void."""
     return user is None or user.is_active

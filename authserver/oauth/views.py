@@ -22,7 +22,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from authserver import audit, consent, keys
 from authserver.oauth.errors import bearer_challenge, oauth_error
 from authserver.oauth.lookups import first_by
-from authserver.oauth.validator import checksum
+from authserver.oauth.validator import checksum, user_is_active
 from authserver.scopes import describe_scopes
 from oauth_clients import cache as client_cache
 from oauth_clients import cimd, policy
@@ -104,7 +104,8 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         self.success_url = None  # DOT sets it only when the code was issued
-        if not self._redirect_is_registered(form):
+        application = self._form_application(form)
+        if not self._redirect_is_registered(application, form):
             # DOT sends a denial, or a refused resource, to the form's redirect_uri without
             # checking it: an open redirect through a tampered form (RFC 6749 §4.1.2.1).
             return self._untrusted(errors.MismatchingRedirectURIError())
@@ -120,7 +121,6 @@ class AuthorizationView(dot_views.AuthorizationView):
         # which DOT follows as if it were a success: only a code is an allowed request.
         issued = self.success_url and "code" in dict(parse_qsl(urlsplit(self.success_url).query))
         if issued and form.cleaned_data.get("allow"):
-            application = get_application_model().objects.get(client_id=client_id)
             consent.remember_consent(self.request.user, application, scopes=scopes, resources=resources)
             if self.request.method == "POST":  # the person pressed Allow (not a remembered consent)
                 audit.record(
@@ -142,11 +142,13 @@ class AuthorizationView(dot_views.AuthorizationView):
         return response
 
     @staticmethod
-    def _redirect_is_registered(form) -> bool:
+    def _form_application(form):
         client_id = form.cleaned_data["client_id"]
-        application = (
-            client_cache.get(client_id) or get_application_model().objects.filter(client_id=client_id).first()
-        )
+        cached = client_cache.get(client_id)
+        return cached or get_application_model().objects.filter(client_id=client_id).first()
+
+    @staticmethod
+    def _redirect_is_registered(application, form) -> bool:
         try:
             return application is not None and application.redirect_uri_allowed(
                 form.cleaned_data["redirect_uri"]
@@ -296,8 +298,12 @@ class IntrospectTokenView(dot_views.IntrospectTokenView):
         token = first_by(
             get_access_token_model(), "token_checksum", checksum(token_value), related=("user", "application")
         )
-        inactive_user = token is not None and token.user is not None and not token.user.is_active
-        if token is None or not token.is_valid() or is_registration_token(token) or inactive_user:
+        if (
+            token is None
+            or not token.is_valid()
+            or is_registration_token(token)
+            or not user_is_active(token.user)
+        ):
             return _no_store({"active": False})
         note_api_key_use(token_value)
         data = {
