@@ -21,14 +21,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.views import defaults
 
-from authserver.oauth.errors import oauth_error
+from authserver.oauth.errors import API_PREFIXES, oauth_error
 
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
-# Paths answered to programs (JSON); every other path is a page a person looks at.
-API_PREFIXES = ("/oauth/", "/.well-known/")
 BROWSER_PATHS = ("/oauth/authorize",)
 LOG_EVERY_SECONDS = 10.0
 

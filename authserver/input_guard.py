@@ -16,9 +16,8 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.views.defaults import bad_request
 
-from authserver.oauth.errors import oauth_error
+from authserver.oauth.errors import API_PREFIXES, oauth_error
 
-API_PREFIXES = ("/oauth/", "/.well-known/")
 AUTHORIZE_PATHS = ("/oauth/authorize", "/oauth/authorize/")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 UTF8 = ("utf-8", "utf8")

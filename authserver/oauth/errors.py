@@ -3,6 +3,10 @@ RFC 6750 §3."""
 
 from django.http import JsonResponse
 
+# Paths answered to programs, whose errors are JSON; every other path is a page a person
+# sees. The authorization endpoint is under /oauth/ but answers people (and redirects).
+API_PREFIXES = ("/oauth/", "/.well-known/")
+
 
 def oauth_error(
     error: str, description: str = "", status: int = 400, headers: dict[str, str] | None = None
