@@ -22,6 +22,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from authserver.models import AuditEvent
+from authserver.request_log import client_address
 
 logger = logging.getLogger("authserver.audit")
 
@@ -117,7 +118,7 @@ def _fields(event, request, user, client_id, username, detail) -> dict:
         "user": user if getattr(user, "pk", None) is not None else None,
         "username": (username or "")[:_USERNAME_LENGTH],
         "client_id": (client_id or "")[:_CLIENT_ID_LENGTH],
-        "ip": _ip(meta.get("REMOTE_ADDR")),
+        "ip": _ip(client_address(meta)),
         "user_agent": (meta.get("HTTP_USER_AGENT") or "")[:_USER_AGENT_LENGTH],
         "detail": _clean(detail),
     }

@@ -16,8 +16,6 @@ import hashlib
 import logging
 import math
 import time
-from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +25,7 @@ from django.urls import Resolver404, resolve
 
 from authserver import audit
 from authserver.oauth.errors import oauth_error
-from authserver.request_log import basic_client_id
+from authserver.request_log import address_in, basic_client_id, client_ip, parse_address
 
 logger = logging.getLogger(__name__)
 
@@ -48,36 +46,6 @@ ENDPOINTS = {
 CLIENT_KEYED = {"token", "introspect", "revoke"}
 # Tests give every test its own counters; production keeps this one.
 KEY_PREFIX = "rl"
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client's address: REMOTE_ADDR, or, when that is one of TRUSTED_PROXIES, the
-    rightmost X-Forwarded-For entry that is not a trusted proxy (entries further left were
-    written by the client and prove nothing)."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    if not settings.TRUSTED_PROXIES or not _in(_parse(remote), settings.TRUSTED_PROXIES):
-        return remote
-    client = remote
-    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-        address = _parse(hop.strip())
-        if address is None:
-            break
-        client = str(address)
-        if not _in(address, settings.TRUSTED_PROXIES):
-            break
-    return client
-
-
-@lru_cache(maxsize=4096)
-def _parse(value: str) -> IPv4Address | IPv6Address | None:
-    try:
-        return ip_address(value)
-    except ValueError:
-        return None
-
-
-def _in(address, networks) -> bool:
-    return address is not None and any(address in network for network in networks)
 
 
 class RateLimitMiddleware:
@@ -106,7 +74,7 @@ class RateLimitMiddleware:
         address = client_ip(request)
         factor = (
             settings.RATELIMIT_TRUSTED_FACTOR
-            if _in(_parse(address), settings.RATELIMIT_TRUSTED_RANGES)
+            if address_in(parse_address(address), settings.RATELIMIT_TRUSTED_RANGES)
             else 1
         )
         counted = [(per_address, f"ip:{address}")]

@@ -15,8 +15,11 @@ import logging
 import re
 import time
 import uuid
+from functools import lru_cache
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from urllib.parse import unquote_plus
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from authserver import metrics
@@ -137,6 +140,42 @@ def basic_client_id(request: HttpRequest) -> str | None:
         return None
     # RFC 6749 §2.3.1: the user part is the form-encoded client_id.
     return unquote_plus(decoded.split(":", 1)[0])[:200] or None
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address (see client_address); also django-axes' AXES_CLIENT_IP_CALLABLE."""
+    return client_address(request.META)
+
+
+def client_address(meta) -> str:
+    """The client's address: REMOTE_ADDR, or, when that is one of TRUSTED_PROXIES, the
+    rightmost X-Forwarded-For entry that is not a trusted proxy (entries further left were
+    written by the client and prove nothing). `meta` is a request's META (or the copy of it
+    that DOT hands oauthlib as headers)."""
+    remote = meta.get("REMOTE_ADDR", "")
+    if not settings.TRUSTED_PROXIES or not address_in(parse_address(remote), settings.TRUSTED_PROXIES):
+        return remote
+    client = remote
+    for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        address = parse_address(hop.strip())
+        if address is None:
+            break
+        client = str(address)
+        if not address_in(address, settings.TRUSTED_PROXIES):
+            break
+    return client
+
+
+@lru_cache(maxsize=4096)
+def parse_address(value: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(value)
+    except ValueError:
+        return None
+
+
+def address_in(address, networks) -> bool:
+    return address is not None and any(address in network for network in networks)
 
 
 def _post(request: HttpRequest):

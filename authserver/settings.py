@@ -460,7 +460,7 @@ if AXES_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "authserver.ratelimits.client_ip"
+AXES_CLIENT_IP_CALLABLE = "authserver.request_log.client_ip"
 AXES_USERNAME_CALLABLE = "authserver.lockout.attempted_username"
 AXES_LOCKOUT_CALLABLE = "authserver.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429

@@ -5,6 +5,7 @@ import json
 import logging
 from datetime import timedelta
 from io import StringIO
+from ipaddress import ip_network
 from unittest import mock
 
 import pytest
@@ -126,6 +127,19 @@ def test_failed_sign_in_keeps_the_name_tried_never_the_password(client, user, au
     assert row.username == "alice"
     assert lines(audit_log, "login_failed")[0]["level"] == "WARNING"
     assert_no_credentials(audit_log, wrong, "********")
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_recorded(client, user, audit_log, settings):
+    # The same address the rate limits and the lockout count (TRUSTED_PROXIES).
+    settings.TRUSTED_PROXIES = [ip_network("10.0.0.0/8")]
+    proxied = {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.1"}
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong-password"}, **proxied)
+    assert only_row("login_failed").ip == "203.0.113.9"
+    # From a peer that is not a trusted proxy, X-Forwarded-For proves nothing.
+    AuditEvent.objects.all().delete()
+    spoofed = {"REMOTE_ADDR": "198.51.100.4", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    client.post("/accounts/login/", {"username": "alice", "password": "wrong-password"}, **spoofed)
+    assert only_row("login_failed").ip == "198.51.100.4"
 
 
 def test_failed_sign_in_with_a_huge_name_keeps_a_truncated_one(client, db, audit_log):
