@@ -21,6 +21,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.dispatch import receiver
 
+from authserver.db_outage import DATABASE_ERRORS
 from authserver.models import AuditEvent
 from authserver.request_log import client_address
 
@@ -79,10 +80,8 @@ def record(
         # A savepoint inside the caller's transaction: a failed insert must not poison it.
         with transaction.atomic():
             row = AuditEvent.objects.create(**fields)
-    except Exception:
-        logger.exception(
-            "audit event %s could not be stored", fields["event"], extra={"event": "audit_failed"}
-        )
+    except Exception as error:
+        _store_failed(fields["event"], error)
     _log(fields)
     return row
 
@@ -98,11 +97,25 @@ def record_many(event: str, *, client_ids: Iterable[str], **detail) -> int:
     try:
         with transaction.atomic():
             AuditEvent.objects.bulk_create([AuditEvent(**fields) for fields in rows], batch_size=500)
-    except Exception:
-        logger.exception("audit events %s could not be stored", event, extra={"event": "audit_failed"})
+    except Exception as error:
+        _store_failed(event, error)
     for fields in rows:
         _log(fields)
     return len(rows)
+
+
+def _store_failed(event: str, error: Exception) -> None:
+    if isinstance(error, DATABASE_ERRORS):
+        # The database is unreachable: authserver.db_outage reports the outage, and the
+        # audit line below still goes out. One warning, not a traceback per request.
+        logger.warning(
+            "audit event %s could not be stored: database unavailable (%s)",
+            event,
+            type(error).__name__,
+            extra={"event": "audit_failed"},
+        )
+        return
+    logger.error("audit event %s could not be stored", event, exc_info=error, extra={"event": "audit_failed"})
 
 
 def _fields(event, request, user, client_id, username, detail) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from oauth2_provider.models import get_application_model, get_refresh_token_model
@@ -555,6 +555,17 @@ def test_a_failed_audit_write_never_breaks_the_sign_in(client, user, audit_log):
     [failure] = [r for r in audit_log.records if getattr(r, "event", "") == "audit_failed"]
     assert failure.levelno == logging.ERROR
     assert str(failure.exc_info[1]) == "disk full"
+
+
+def test_an_audit_write_during_a_database_outage_is_one_warning_without_traceback(client, db, audit_log):
+    with mock.patch.object(AuditEvent.objects, "create", side_effect=OperationalError("server closed")):
+        row = audit.record("consent_revoked", client_id="c1")
+    assert row is None
+    assert lines(audit_log, "consent_revoked")  # the log line still went out
+    [failure] = [r for r in audit_log.records if getattr(r, "event", "") == "audit_failed"]
+    assert failure.levelno == logging.WARNING
+    assert failure.exc_info is None
+    assert "database unavailable (OperationalError)" in failure.getMessage()
 
 
 def test_a_failed_audit_insert_inside_a_transaction_rolls_back_alone(client, db, audit_log):
