@@ -30,12 +30,24 @@ class RedisCache(DjangoRedisCache):
 
     def incr_with_expiry(self, key, timeout, version=None) -> int:
         """Add one to a counter and let it live `timeout` more seconds: one round trip
-        (INCR + EXPIRE in a transaction) where Django's incr needs two and fails on a
-        missing key. Rate-limit windows name their key, so a renewed expiry is harmless."""
-        key = self.make_and_validate_key(key, version=version)
-        client = self._cache.get_client(key, write=True)
-        with client.pipeline() as pipe:
-            pipe.incr(key)
-            pipe.expire(key, timeout)
-            count, _ = pipe.execute()
-        return count
+        where Django's incr needs two and fails on a missing key."""
+        return self.count_and_get([(key, timeout)])[0][0]
+
+    def count_and_get(self, counters, keys=(), version=None) -> tuple[list[int], list]:
+        """Add one to each (key, timeout) counter, renewing its expiry, and read `keys`:
+        all in one pipelined round trip. Returns the new counts and the values read
+        (None where missing). Rate-limit windows name their key, so a renewed expiry is
+        harmless, and INCR creates a missing counter at 1."""
+        client = self._cache.get_client(write=True)
+        with client.pipeline(transaction=False) as pipe:
+            for key, timeout in counters:
+                key = self.make_and_validate_key(key, version=version)
+                pipe.incr(key)
+                pipe.expire(key, timeout)
+            for key in keys:
+                pipe.get(self.make_and_validate_key(key, version=version))
+            replies = pipe.execute()
+        counted = 2 * len(counters)
+        loads = self._cache._serializer.loads
+        values = [None if value is None else loads(value) for value in replies[counted:]]
+        return replies[0:counted:2], values

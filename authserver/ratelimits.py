@@ -26,6 +26,7 @@ from django.urls import Resolver404, resolve
 from authserver import audit
 from authserver.oauth.errors import oauth_error
 from authserver.request_log import address_in, basic_client_id, client_ip, parse_address
+from oauth_clients import cache as client_cache
 
 logger = logging.getLogger(__name__)
 
@@ -53,22 +54,28 @@ class RateLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.RATELIMIT_ENABLED:
-            refused = self.check(request)
-            if refused is not None:
-                return refused
-        return self.get_response(request)
+        if not settings.RATELIMIT_ENABLED:
+            return self.get_response(request)
+        refused, prefetched = self.check(request)
+        if refused is not None:
+            return refused
+        if prefetched is None:
+            return self.get_response(request)
+        with client_cache.prefetched(*prefetched):
+            return self.get_response(request)
 
-    def check(self, request: HttpRequest) -> HttpResponse | None:
+    def check(self, request: HttpRequest) -> tuple[HttpResponse | None, tuple | None]:
+        """The refusal (or None), and the client's cache entry when it was read in the same
+        round trip as the counters: (client_id, entry or None)."""
         if not request.path_info.startswith(LIMITED_PREFIXES):
-            return None
+            return None, None
         try:
             match = resolve(request.path_info)
         except Resolver404:
-            return None
+            return None, None
         endpoint = ENDPOINTS.get(match.view_name)
         if endpoint is None or request.method not in endpoint[1]:
-            return None
+            return None, None
         name, _, as_json = endpoint
         per_address, per_client = settings.RATELIMITS[name]
         address = client_ip(request)
@@ -77,23 +84,26 @@ class RateLimitMiddleware:
             if address_in(parse_address(address), settings.RATELIMIT_TRUSTED_RANGES)
             else 1
         )
+        client_id = _client_id(request) if name in CLIENT_KEYED else None
         counted = [(per_address, f"ip:{address}")]
-        if per_client and name in CLIENT_KEYED and (client_id := _client_id(request)):
+        if per_client and name in CLIENT_KEYED and client_id:
             digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
             counted.append((per_client, f"client:{digest}"))
-        retry_after, crossed = 0, []
+        counted = [(rate, f"{name}:{key}") for rate, key in counted if rate is not None]
+        # The endpoint will read this client from the cache next: read it in the same trip.
+        prefetch = client_id if client_cache.prefetchable(client_id) else None
         try:
-            for rate, key in counted:
-                if rate is not None:
-                    wait, first = _hit(f"{name}:{key}", rate[0] * factor, rate[1])
-                    retry_after = max(retry_after, wait)
-                    if first:
-                        crossed.append((key.partition(":")[0], rate))
+            hits, entry = _hit_all(counted, factor, prefetch)
         except Exception:  # the cache is down: serve unlimited rather than fail every request
             logger.warning("rate limits skipped: the cache is unreachable", exc_info=True)
-            return None
+            return None, None
+        prefetched = (prefetch, entry) if prefetch else None
+        retry_after = max((wait for wait, _ in hits), default=0)
         if not retry_after:
-            return None
+            return None, prefetched
+        crossed = [
+            (key.split(":")[1], rate) for (rate, key), (_, first) in zip(counted, hits, strict=True) if first
+        ]
         for kind, rate in crossed:
             # Once per key and window, not per refused request: a flood must not become a
             # flood of audit rows.
@@ -107,24 +117,40 @@ class RateLimitMiddleware:
             )
         # The request log names the endpoint by its route, as for any other answer.
         request.resolver_match = match
-        return _refusal(request, as_json, retry_after)
+        return _refusal(request, as_json, retry_after), None
 
 
-def _hit(key: str, limit: int, period: int) -> tuple[int, bool]:
-    """Count one request in the current window: (0, False) if within `limit`, else the
-    seconds until the window ends and whether this is the window's first refusal."""
-    now = time.time()
-    window = int(now // period)
-    count = _increment(f"{KEY_PREFIX}:{key}:{window}", period + 1)
-    if count <= limit:
-        return 0, False
-    return max(1, math.ceil((window + 1) * period - now)), count == limit + 1
+clock = time.time  # the windows' clock (tests hold it still)
+
+
+def _hit_all(counted: list, factor: int, prefetch: str | None) -> tuple[list[tuple[int, bool]], object]:
+    """Count one request in the current window of each ((limit, period), key): for each,
+    (0, False) if within the limit, else the seconds until its window ends and whether
+    this is the window's first refusal. With `prefetch`, also that client's cache entry."""
+    now = clock()
+    windows = [int(now // period) for (_, period), _ in counted]
+    counters = [
+        (f"{KEY_PREFIX}:{key}:{window}", period + 1)
+        for ((_, period), key), window in zip(counted, windows, strict=True)
+    ]
+    entry = None
+    count_and_get = getattr(cache, "count_and_get", None)
+    if count_and_get is not None:  # authserver.cache.RedisCache: one round trip for all
+        counts, values = count_and_get(counters, [client_cache.key(prefetch)] if prefetch else [])
+        entry = values[0] if prefetch else None
+    else:
+        counts = [_increment(key, timeout) for key, timeout in counters]
+    hits = []
+    for ((limit, period), _), window, count in zip(counted, windows, counts, strict=True):
+        limit *= factor
+        if count <= limit:
+            hits.append((0, False))
+        else:
+            hits.append((max(1, math.ceil((window + 1) * period - now)), count == limit + 1))
+    return hits, entry
 
 
 def _increment(key: str, timeout: int) -> int:
-    incr_with_expiry = getattr(cache, "incr_with_expiry", None)
-    if incr_with_expiry is not None:  # authserver.cache.RedisCache: one round trip
-        return incr_with_expiry(key, timeout)
     if cache.add(key, 1, timeout):
         return 1
     try:

@@ -109,6 +109,9 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that polls the socket instead of a SELECT 1
+    # round trip before every request's first query (authserver/db/base.py).
+    DATABASES["default"]["ENGINE"] = "authserver.db"
     # Server-side binding lets psycopg prepare the statements every token request repeats,
     # so PostgreSQL plans them once per connection instead of once per query.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(

@@ -21,3 +21,22 @@ def test_values_round_trip_expire_and_delete_through_one_client():
     assert cache.get("k", "gone") == "gone"
     cache.set("short", 1, timeout=0)
     assert cache.get("short") is None
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (CI sets it)")
+def test_count_and_get_counts_renews_expiry_and_reads_in_one_call():
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": "count-and-get-test"})
+    cache.delete_many(["a", "b", "v"])
+    cache.set("v", {"client_id": "abc"}, 30)
+
+    assert cache.count_and_get([("a", 10), ("b", 20)], ["v", "missing"]) == (
+        [1, 1],
+        [{"client_id": "abc"}, None],
+    )
+    assert cache.count_and_get([("a", 10)]) == ([2], [])
+    assert cache.incr_with_expiry("b", 20) == 2
+
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_key("a")) <= 10
+    assert 10 < client.ttl(cache.make_key("b")) <= 20
+    cache.delete_many(["a", "b", "v"])
