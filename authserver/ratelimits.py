@@ -69,11 +69,7 @@ class RateLimitMiddleware:
         round trip as the counters: (client_id, entry or None)."""
         if not request.path_info.startswith(LIMITED_PREFIXES):
             return None, None
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return None, None
-        endpoint = ENDPOINTS.get(match.view_name)
+        endpoint = _endpoint(request.path_info)
         if endpoint is None or request.method not in endpoint[1]:
             return None, None
         name, _, as_json = endpoint
@@ -116,11 +112,30 @@ class RateLimitMiddleware:
                 limit=f"{rate[0] * factor}/{rate[1]}s",
             )
         # The request log names the endpoint by its route, as for any other answer.
-        request.resolver_match = match
+        request.resolver_match = resolve(request.path_info)
         return _refusal(request, as_json, retry_after), None
 
 
 clock = time.time  # the windows' clock (tests hold it still)
+
+# Path → its ENDPOINTS entry (None: not limited), for the routes without parameters: a
+# finite set, so the memo cannot be grown by requests for made-up paths.
+_endpoints: dict[str, tuple | None] = {}
+
+
+def _endpoint(path: str) -> tuple | None:
+    try:
+        return _endpoints[path]
+    except KeyError:
+        pass
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    endpoint = ENDPOINTS.get(match.view_name)
+    if not match.args and not match.kwargs:
+        _endpoints[path] = endpoint
+    return endpoint
 
 
 def _hit_all(counted: list, factor: int, prefetch: str | None) -> tuple[list[tuple[int, bool]], object]:

@@ -39,7 +39,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from authserver import audit, keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
-from authserver.oauth.lookups import first_by
+from authserver.oauth.lookups import first_by, save_new_row_with_prepared_insert
 from oauth_clients import assertions, cimd, policy
 from oauth_clients import cache as client_cache
 
@@ -265,6 +265,13 @@ class OAuth2Validator(DOTValidator):
 
     def finalize_id_token_and_remember(self, jwt_value: str, request) -> None:
         self._local.issued_id_token = (jwt_value, request.id_token)
+
+    def _set_token_value(self, token_instance, raw_token):
+        super()._set_token_value(token_instance, raw_token)
+        if token_instance._state.adding:
+            # DOT builds a new access or refresh token, sets its value here and saves it
+            # next: that save goes through one INSERT compiled once per process.
+            save_new_row_with_prepared_insert(token_instance)
 
     def _create_access_token(self, expires, request, token, source_refresh_token=None):
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)

@@ -40,3 +40,24 @@ def test_count_and_get_counts_renews_expiry_and_reads_in_one_call():
     assert 0 < client.ttl(cache.make_key("a")) <= 10
     assert 10 < client.ttl(cache.make_key("b")) <= 20
     cache.delete_many(["a", "b", "v"])
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (CI sets it)")
+def test_count_and_get_works_where_an_acl_refuses_scripts(caplog):
+    import redis
+
+    admin = redis.Redis.from_url(REDIS_URL)
+    admin.execute_command("ACL", "SETUSER", "no-scripts-test", "on", "nopass", "~*", "+@all", "-@scripting")
+    try:
+        scheme, _, rest = REDIS_URL.partition("://")
+        cache = RedisCache(f"{scheme}://no-scripts-test:@{rest}", {"KEY_PREFIX": "count-and-get-acl-test"})
+        cache.delete_many(["a", "v"])
+        cache.set("v", ["a value"], 30)
+
+        assert cache.count_and_get([("a", 10)], ["v", "missing"]) == ([1], [["a value"], None])
+        assert cache.count_and_get([("a", 10)], ["v"]) == ([2], [["a value"]])
+        assert "Redis refuses scripts" in caplog.text
+        assert 0 < cache._cache.get_client(write=True).ttl(cache.make_key("a")) <= 10
+        cache.delete_many(["a", "v"])
+    finally:
+        admin.execute_command("ACL", "DELUSER", "no-scripts-test")

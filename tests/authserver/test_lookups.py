@@ -1,6 +1,8 @@
 """The token lookups compiled once (authserver/oauth/lookups.py) answer exactly what the
 queryset they replace answers, on every evaluation, for every kind of row."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -74,3 +76,100 @@ def test_a_grant_by_code_with_its_user(client, issue_code, public_client, user):
     assert grant.application_id == public_client.pk
     assert grant.code_challenge_method == "S256"
     assert first_by(Grant, "code", code + "x", related=("user",)) is None
+
+
+# --- inserts compiled once ------------------------------------------------------------
+
+
+def stored(model, pk) -> dict:
+    row = model.objects.filter(pk=pk).values().get()
+    return {key: value for key, value in row.items() if key not in ("id", "created", "updated")}
+
+
+EXPIRES = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def new_token(model, public_client, user, raw: str, **extra):
+    from oauth2_provider.models import set_token_value
+
+    fields = {"user": user, "application": public_client, "resource": ["https://mcp.example.com/"], **extra}
+    if model is AccessToken:
+        fields.update(scope="openid mcp:tools", expires=EXPIRES)
+    token = model(**fields)
+    set_token_value(token, raw)
+    return token
+
+
+def test_an_inserted_row_is_the_row_save_would_write(public_client, user):
+    from oauth2_provider.models import get_refresh_token_model
+
+    from authserver.oauth.lookups import insert
+
+    RefreshToken = get_refresh_token_model()
+    for model, extra in ((AccessToken, {}), (RefreshToken, {"token_family": "0" * 32})):
+        saved = new_token(model, public_client, user, f"saved-{model.__name__}", **extra)
+        saved.save()
+        inserted = new_token(model, public_client, user, f"inserted-{model.__name__}", **extra)
+        with CaptureQueriesContext(connection) as queries:
+            insert(inserted)
+        assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT")
+        assert inserted.pk is not None and inserted.pk != saved.pk
+        assert not inserted._state.adding
+        row, reference = stored(model, inserted.pk), stored(model, saved.pk)
+        assert row.pop("token_checksum") == checksum(f"inserted-{model.__name__}")
+        assert reference.pop("token_checksum") == checksum(f"saved-{model.__name__}")
+        assert row == reference
+        assert row["token"] == ""  # redacted at rest, as save() leaves it
+        # auto_now fields were set on the instance as save() sets them.
+        assert inserted.created is not None and inserted.updated is not None
+
+
+def test_an_insert_with_save_receivers_goes_through_save(public_client, user):
+    from django.db.models.signals import post_save
+
+    from authserver.oauth.lookups import insert
+
+    seen = []
+
+    def receiver(sender, instance, created, **kwargs):
+        seen.append((instance.pk, created))
+
+    post_save.connect(receiver, sender=AccessToken, dispatch_uid="lookups-test")
+    try:
+        token = new_token(AccessToken, public_client, user, "with-a-receiver")
+        insert(token)
+    finally:
+        post_save.disconnect(dispatch_uid="lookups-test", sender=AccessToken)
+    assert seen == [(token.pk, True)]
+
+
+def test_tokens_issued_by_every_grant_are_stored_whole(client, tokens, public_client, user):
+    from oauth2_provider.models import get_refresh_token_model
+
+    from tests.conftest import form_post
+
+    RefreshToken = get_refresh_token_model()
+    issued = tokens(public_client)
+    access = AccessToken.objects.get(token_checksum=checksum(issued["access_token"]))
+    refresh = RefreshToken.objects.get(token_checksum=checksum(issued["refresh_token"]))
+    assert (access.user, access.application, access.token) == (user, public_client, "")
+    assert access.id_token is not None and access.id_token.user == user
+    assert (refresh.access_token, refresh.user, refresh.token) == (access, user, "")
+    assert refresh.token_family is not None
+
+    client.logout()
+    rotated = form_post(
+        client,
+        "/oauth/token",
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": issued["refresh_token"],
+            "client_id": public_client.client_id,
+        },
+    ).json()
+    new_access = AccessToken.objects.get(token_checksum=checksum(rotated["access_token"]))
+    new_refresh = RefreshToken.objects.get(token_checksum=checksum(rotated["refresh_token"]))
+    assert new_access.source_refresh_token == RefreshToken.objects.get(pk=refresh.pk)
+    assert new_refresh.token_family == refresh.token_family
+    assert new_refresh.access_token == new_access
+    assert new_access.resource == access.resource
