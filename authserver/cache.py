@@ -10,7 +10,7 @@ import logging
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,9 @@ class RedisCache(DjangoRedisCache):
             try:
                 replies = script(keys=names, args=timeouts)
             except ResponseError as error:
-                if "NOSCRIPT" in str(error):
+                # Refused by an ACL (NOPERM) or a server with scripting turned off; any
+                # other error is the commands' own and goes to the caller.
+                if not isinstance(error, NoPermissionError) and "unknown command" not in str(error):
                     raise
                 logger.warning("Redis refuses scripts (%s): rate-limit counters go by pipeline", error)
                 self._scripts_refused = True

@@ -61,3 +61,18 @@ def test_count_and_get_works_where_an_acl_refuses_scripts(caplog):
         cache.delete_many(["a", "v"])
     finally:
         admin.execute_command("ACL", "DELUSER", "no-scripts-test")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (CI sets it)")
+def test_a_command_error_in_the_script_is_raised_and_the_script_kept():
+    from redis.exceptions import ResponseError
+
+    cache = RedisCache(REDIS_URL, {"KEY_PREFIX": "count-and-get-error-test"})
+    cache.delete_many(["not-a-counter", "a-counter"])
+    client = cache._cache.get_client(write=True)
+    client.set(cache.make_key("not-a-counter"), "text")
+    with pytest.raises(ResponseError, match="not an integer"):
+        cache.count_and_get([("not-a-counter", 10)])
+    assert cache.count_and_get([("a-counter", 10)]) == ([1], [])
+    assert not cache._scripts_refused
+    cache.delete_many(["not-a-counter", "a-counter"])
