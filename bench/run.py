@@ -309,12 +309,35 @@ def worker_rss_mb(server: subprocess.Popen) -> list[float]:
     return sizes
 
 
+def settle(timeout: float = 90) -> None:
+    """Let PostgreSQL finish what the previous row left behind (dirty buffers, autovacuum of
+    the rows it wrote) before the next row: otherwise that background work lands on
+    whichever row comes next (seen here: userinfo after the refresh row lost a fifth)."""
+    from django.db import DatabaseError, connection
+
+    started = time.monotonic()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+            while time.monotonic() - started < timeout:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                )
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.5)
+    except DatabaseError as error:  # CHECKPOINT needs a superuser or pg_checkpoint
+        print(f"bench: not settling the database between rows: {error}".strip())
+    finally:
+        connection.close()
+
+
 def adjacent_ceiling(base: str, args: argparse.Namespace) -> float:
     """The null view again, just before a row. The speed of these shared machines drifts by
     20 % and more over minutes, so each row's ratio is taken against the ceiling measured
     next to it rather than the one at the start of the run."""
-    short = argparse.Namespace(**{**vars(args), "duration": max(2, args.duration // 2)})
-    result = wrk(f"{base}/bench/null", short)
+    settle()
+    result = wrk(f"{base}/bench/null", args)
     if result["errors"] or result.get("exhausted"):
         raise SystemExit("the null view answered errors")
     return result["requests"] / (result["duration_us"] / 1e6)
