@@ -89,6 +89,12 @@ class RedisCache(DjangoRedisCache):
                     pipe.get(name)
                 replies = pipe.execute()
             replies = replies[0 : 2 * len(counters) : 2] + replies[2 * len(counters) :]
-        loads = self._cache._serializer.loads
-        values = [None if value is None else loads(value) for value in replies[len(counters) :]]
+        values = [None if value is None else self._loads(value) for value in replies[len(counters) :]]
         return replies[: len(counters)], values
+
+    def _loads(self, value):
+        try:
+            return self._cache._serializer.loads(value)
+        except Exception:  # written by another release (a renamed class): a miss, not an error
+            logger.warning("unreadable cache entry read with the rate-limit counters: treated as missing")
+            return None
