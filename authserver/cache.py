@@ -50,11 +50,6 @@ class RedisCache(DjangoRedisCache):
         self._count_and_get_script = None
         self._scripts_refused = False
 
-    def incr_with_expiry(self, key, timeout, version=None) -> int:
-        """Add one to a counter and let it live `timeout` more seconds: one round trip
-        where Django's incr needs two and fails on a missing key."""
-        return self.count_and_get([(key, timeout)])[0][0]
-
     def count_and_get(self, counters, keys=(), version=None) -> tuple[list[int], list]:
         """Add one to each (key, timeout) counter, renewing its expiry, and read `keys`:
         one command (a server-side script), so one round trip and one reply to parse.

@@ -106,7 +106,7 @@ class RateLimitMiddleware:
             audit.record(
                 audit.Event.RATE_LIMITED,
                 request=request,
-                client_id=_client_id(request) if kind == "client" else None,
+                client_id=client_id if kind == "client" else None,
                 endpoint=name,
                 key=kind,
                 limit=f"{rate[0] * factor}/{rate[1]}s",

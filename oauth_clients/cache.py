@@ -40,6 +40,12 @@ def get(client_id: str):
     return cache.get(key(client_id))
 
 
+def could_name_a_client(client_id: str) -> bool:
+    """False for a client_id no client has: too long, or with a NUL (which PostgreSQL
+    cannot even compare)."""
+    return len(client_id) <= MAX_CLIENT_ID_LENGTH and "\x00" not in client_id
+
+
 def prefetchable(client_id: str | None) -> bool:
     """Whether the limiter should read this client's entry with its counters: a cache that
     can do both in one trip, and a client_id that could name a client."""
@@ -47,8 +53,7 @@ def prefetchable(client_id: str | None) -> bool:
         client_id
         and settings.CLIENT_CACHE_SECONDS > 0
         and hasattr(cache, "count_and_get")
-        and len(client_id) <= MAX_CLIENT_ID_LENGTH
-        and "\x00" not in client_id
+        and could_name_a_client(client_id)
     )
 
 

@@ -51,7 +51,6 @@ Grant = get_grant_model()
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ASSERTION_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
-MAX_CLIENT_ID_LENGTH = AbstractApplication._meta.get_field("client_id").max_length
 
 
 def checksum(value: str) -> str:
@@ -84,8 +83,8 @@ class OAuth2Validator(DOTValidator):
         return True
 
     def _load_application(self, client_id, request):
-        if client_id and ("\x00" in client_id or len(client_id) > MAX_CLIENT_ID_LENGTH):
-            return None  # no client has one (and PostgreSQL cannot even compare a NUL)
+        if client_id and not client_cache.could_name_a_client(client_id):
+            return None
         cached = None
         if client_id and request.client is None:
             cached = client_cache.get(client_id)

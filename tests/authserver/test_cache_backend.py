@@ -34,7 +34,7 @@ def test_count_and_get_counts_renews_expiry_and_reads_in_one_call():
         [{"client_id": "abc"}, None],
     )
     assert cache.count_and_get([("a", 10)]) == ([2], [])
-    assert cache.incr_with_expiry("b", 20) == 2
+    assert cache.count_and_get([("b", 20)]) == ([2], [])
 
     client = cache._cache.get_client(write=True)
     assert 0 < client.ttl(cache.make_key("a")) <= 10
