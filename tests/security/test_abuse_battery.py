@@ -76,6 +76,13 @@ def authorize(client, params):
     return client.get("/oauth/authorize?" + urlencode(params, doseq=True))
 
 
+def assert_redirect_uri_refused(signed_in, app, redirect_uri):
+    """Authorize with `redirect_uri`: the error page, never a redirect, and nothing stored."""
+    with nothing_stored():
+        response = authorize(signed_in, authorize_params(app, Pkce.new(), redirect_uri=redirect_uri))
+    assert_untrusted_page(response, "invalid_request")
+
+
 def register(client, body) -> dict:
     response = client.post("/oauth/register", json.dumps(body), content_type="application/json")
     assert response.status_code == 201, response.content
@@ -111,11 +118,7 @@ def resource_server(db):
     ["https://evil.example/callback", "http://evil.example:53682/callback", "http://10.0.0.1/cb"],
 )
 def test_redirect_uri_on_another_host_is_refused(signed_in, public_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -130,11 +133,7 @@ def test_redirect_uri_on_another_host_is_refused(signed_in, public_client, redir
 def test_redirect_uri_sharing_a_prefix_with_the_registered_one_is_refused(
     signed_in, public_client, redirect_uri
 ):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -147,11 +146,7 @@ def test_redirect_uri_sharing_a_prefix_with_the_registered_one_is_refused(
     ],
 )
 def test_redirect_uri_with_an_extra_or_dotted_path_is_refused(signed_in, public_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -163,9 +158,7 @@ def test_redirect_uri_with_an_extra_or_dotted_path_is_refused(signed_in, public_
     ],
 )
 def test_redirect_uri_on_another_port_or_scheme_of_a_web_host_is_refused(signed_in, web_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(signed_in, authorize_params(web_client, Pkce.new(), redirect_uri=redirect_uri))
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, web_client, redirect_uri)
 
 
 def test_loopback_redirect_uri_on_another_port_is_allowed_as_rfc8252_says(signed_in, public_client):
@@ -187,9 +180,7 @@ def test_redirect_uri_with_a_case_change_in_the_path_is_refused(
     signed_in, public_client, web_client, redirect_uri
 ):
     app = web_client if redirect_uri.startswith("https") else public_client
-    with nothing_stored():
-        response = authorize(signed_in, authorize_params(app, Pkce.new(), redirect_uri=redirect_uri))
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, app, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -208,11 +199,7 @@ def test_redirect_uri_with_a_case_change_in_the_path_is_refused(
     ],
 )
 def test_redirect_uri_encoding_tricks_are_refused(signed_in, public_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize(
@@ -224,22 +211,14 @@ def test_redirect_uri_encoding_tricks_are_refused(signed_in, public_client, redi
     ],
 )
 def test_redirect_uri_with_credentials_or_a_fragment_is_refused(signed_in, public_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize(
     "redirect_uri", ["http://[::1", "http://[zz]/cb", "http://[::1]:99999/cb", "http://:/"]
 )
 def test_malformed_redirect_uri_at_authorize_is_an_error_page(signed_in, public_client, redirect_uri):
-    with nothing_stored():
-        response = authorize(
-            signed_in, authorize_params(public_client, Pkce.new(), redirect_uri=redirect_uri)
-        )
-    assert_untrusted_page(response, "invalid_request")
+    assert_redirect_uri_refused(signed_in, public_client, redirect_uri)
 
 
 @pytest.mark.parametrize("redirect_uri", ["http://[::1", "http://[zz]/cb", "http://[::1]:99999/cb"])
