@@ -14,7 +14,8 @@ from django.db.backends.utils import CursorWrapper
 from django.test import Client
 
 from authserver import db_outage
-from tests.conftest import Pkce, authorize_params, basic_auth, form_post
+from tests.authserver.test_introspection_and_revocation import client_credentials
+from tests.conftest import Pkce, authorize_params, form_post
 
 pytestmark = pytest.mark.django_db
 
@@ -43,12 +44,7 @@ def database_down(error_class=None):
 
 
 def token_request(client, app):
-    return form_post(
-        client,
-        "/oauth/token",
-        {"grant_type": "client_credentials", "scope": "mcp:tools"},
-        HTTP_AUTHORIZATION=basic_auth(app.client_id, app.plain_secret),
-    )
+    return client_credentials(client, app, scope="mcp:tools")
 
 
 def assert_json_503(response):
