@@ -422,7 +422,10 @@ class OAuth2Validator(DOTValidator):
         # before the token is saved, and the answer must not change in between.
         if getattr(request, "resource_settled", False):
             return
-        super()._check_and_set_request_resource(request)
+        if request.grant_type == "authorization_code":
+            self._narrow_to_the_grants_resources(request)
+        else:
+            super()._check_and_set_request_resource(request)
         problem = policy.resource_target_problem(request.client, request.resource)
         if problem:
             raise errors.CustomOAuth2Error(error="invalid_target", description=problem, request=request)
@@ -431,6 +434,32 @@ class OAuth2Validator(DOTValidator):
             # the configured default audience only.
             request.resource = [settings.DEFAULT_AUDIENCE]
         request.resource_settled = True
+
+    def _narrow_to_the_grants_resources(self, request):
+        """DOT's RFC 8707 rule at the code exchange, with the grant this request already
+        loaded (DOT queries it once more here: over a quarter of the exchange's CPU, since
+        its `first()` compiles an ordered query). What the token request names is
+        normalised and checked by DOT; it may narrow the grant's resources, never widen
+        them; naming none inherits them all."""
+        grant_type, request.grant_type = request.grant_type, None
+        try:
+            super()._check_and_set_request_resource(request)  # no grant lookup without the type
+        finally:
+            request.grant_type = grant_type
+        grant = self._grant(request.code, request.client, request)
+        granted = (grant.resource or []) if grant is not None else []
+        if request.resource and granted:
+            for resource in request.resource:
+                if resource not in granted:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=f"The requested resource '{resource}' was not part of the authorization.",
+                        request=request,
+                    )
+        elif granted:
+            # Rows written before resources were validated at the authorization endpoint.
+            self._validate_resource_uris(request, granted)
+            request.resource = granted
 
     def _save_bearer_token(self, token, request, *args, **kwargs):
         if request.grant_type != "refresh_token":

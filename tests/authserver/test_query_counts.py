@@ -76,9 +76,9 @@ def test_client_credentials_tokens_skip_the_wal_flush_and_nothing_else_does(
 def test_code_exchange(client, public_client, issue_code, exchange, crowd, django_assert_max_num_queries):
     code, pkce, _ = issue_code(public_client)
     client.logout()
-    # 13: the savepoint of the one transaction that saves the tokens and deletes the code
+    # 12, with the savepoint of the one transaction that saves the tokens and deletes the code
     # together (authserver/oauth/views.py TokenView), so a lost database cannot split them.
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         assert exchange(public_client, code, pkce).status_code == 200
 
 
@@ -91,7 +91,7 @@ def test_refresh(client, public_client, tokens, crowd, django_assert_max_num_que
         "refresh_token": issued["refresh_token"],
         "client_id": public_client.client_id,
     }
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(21):
         assert form_post(client, "/oauth/token", body).status_code == 200
 
 

@@ -110,3 +110,43 @@ def test_client_credentials_resource_outside_the_list_is_invalid_target(client):
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_target"
     assert AccessToken.objects.count() == 1
+
+
+TWO_SERVERS = ["https://mcp.example.com/mcp", "https://files.example.com/mcp"]
+
+
+def test_code_exchange_without_resource_gets_every_resource_of_the_grant(
+    client, issue_code, exchange, public_client
+):
+    code, pkce, _ = issue_code(public_client, resource=TWO_SERVERS)
+    response = exchange(public_client, code, pkce)
+    assert response.status_code == 200
+    assert introspect(client, response.json()["access_token"])["aud"] == TWO_SERVERS
+
+
+def test_code_exchange_can_narrow_to_one_resource_of_the_grant(client, issue_code, exchange, public_client):
+    code, pkce, _ = issue_code(public_client, resource=TWO_SERVERS)
+    response = exchange(public_client, code, pkce, resource=TWO_SERVERS[1])
+    assert response.status_code == 200
+    assert introspect(client, response.json()["access_token"])["aud"] == [TWO_SERVERS[1]]
+
+
+def test_code_exchange_cannot_widen_the_grants_resources(client, issue_code, exchange, public_client):
+    code, pkce, _ = issue_code(public_client, resource=TWO_SERVERS[0])
+    refused = exchange(public_client, code, pkce, resource="https://other.example.com/mcp")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_target"
+    assert refused["Cache-Control"] == "no-store"
+    assert not AccessToken.objects.exists()
+    # The code was not spent on the refused request: the right one still gets its token.
+    response = exchange(public_client, code, pkce)
+    assert response.status_code == 200
+    assert introspect(client, response.json()["access_token"])["aud"] == [TWO_SERVERS[0]]
+
+
+def test_code_exchange_resource_must_be_an_absolute_uri(client, issue_code, exchange, public_client):
+    code, pkce, _ = issue_code(public_client, resource=TWO_SERVERS[0])
+    refused = exchange(public_client, code, pkce, resource="mcp.example.com/mcp")
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_target"
+    assert not AccessToken.objects.exists()
