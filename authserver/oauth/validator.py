@@ -29,6 +29,7 @@ from oauth2_provider.models import (
     AbstractApplication,
     get_access_token_model,
     get_grant_model,
+    get_id_token_model,
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator as DOTValidator
@@ -39,7 +40,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from authserver import audit, keys
 from authserver.models import RedeemedCode
 from authserver.oauth import refresh_grace
-from authserver.oauth.lookups import first_by, save_new_row_with_prepared_insert
+from authserver.oauth.lookups import first_by, insert, lock_row, save_new_row_with_prepared_insert
 from oauth_clients import assertions, cimd, policy
 from oauth_clients import cache as client_cache
 
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
+IDToken = get_id_token_model()
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ASSERTION_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -265,6 +267,18 @@ class OAuth2Validator(DOTValidator):
     def finalize_id_token_and_remember(self, jwt_value: str, request) -> None:
         self._local.issued_id_token = (jwt_value, request.id_token)
 
+    def _save_id_token(self, jti, request, expires, *args, **kwargs):
+        # DOT's row (its `IDToken.objects.create`), through the INSERT compiled once.
+        id_token = IDToken(
+            user=request.user,
+            scope=request.scope or " ".join(request.scopes),
+            expires=expires,
+            jti=jti,
+            application=request.client,
+        )
+        insert(id_token)
+        return id_token
+
     def _set_token_value(self, token_instance, raw_token):
         super()._set_token_value(token_instance, raw_token)
         if token_instance._state.adding:
@@ -300,11 +314,13 @@ class OAuth2Validator(DOTValidator):
             # Marks the client as in use, so unused-registration cleanup keeps it.
             type(client).objects.filter(pk=client.pk).update(last_used_at=timezone.now())
             client_cache.forget(client.client_id)
-        RedeemedCode.objects.create(
-            code_checksum=checksum(code),
-            application=request.client,
-            access_token_checksum=access_token.token_checksum if access_token else "",
-            token_family=refresh_token.token_family if refresh_token else None,
+        insert(
+            RedeemedCode(
+                code_checksum=checksum(code),
+                application=request.client,
+                access_token_checksum=access_token.token_checksum if access_token else "",
+                token_family=refresh_token.token_family if refresh_token else None,
+            )
         )
 
     # --- refresh tokens: rotation with a short grace window ----------------------------
@@ -469,7 +485,7 @@ class OAuth2Validator(DOTValidator):
         if replay is None:
             # Serialise concurrent refreshes of one token; the loser of the race finds
             # the winner's pair in the grace cache instead of minting a second family.
-            RefreshToken.objects.select_for_update().filter(pk=request.refresh_token_instance.pk).first()
+            lock_row(RefreshToken, request.refresh_token_instance.pk)
             replay = refresh_grace.lookup(old_checksum)
             if replay is not None and not self._replay_is_live(replay):
                 # Cached by an attempt whose transaction never committed (the database

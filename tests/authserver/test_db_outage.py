@@ -182,10 +182,17 @@ def test_a_code_exchange_cut_off_after_saving_its_tokens_can_be_retried_once(
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
     from authserver.models import RedeemedCode
+    from authserver.oauth import validator
 
     code, pkce, _ = issue_code(public_client)
-    lost = OperationalError("server closed the connection unexpectedly")
-    with mock.patch.object(RedeemedCode.objects, "create", side_effect=lost):
+    insert = validator.insert
+
+    def lose_the_database_at_the_redeemed_code(row, *args, **kwargs):
+        if isinstance(row, RedeemedCode):
+            raise OperationalError("server closed the connection unexpectedly")
+        return insert(row, *args, **kwargs)
+
+    with mock.patch.object(validator, "insert", side_effect=lose_the_database_at_the_redeemed_code):
         assert_json_503(exchange(public_client, code, pkce))
     assert get_access_token_model().objects.filter(application=public_client).count() == 0
 

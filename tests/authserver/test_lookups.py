@@ -173,3 +173,70 @@ def test_tokens_issued_by_every_grant_are_stored_whole(client, tokens, public_cl
     assert new_refresh.token_family == refresh.token_family
     assert new_refresh.access_token == new_access
     assert new_access.resource == access.resource
+
+
+def test_the_id_token_and_redeemed_code_rows_are_stored_whole(
+    client, issue_code, exchange, public_client, user
+):
+    import jwt
+    from oauth2_provider.models import get_id_token_model
+
+    from authserver.models import RedeemedCode
+
+    code, pkce, params = issue_code(public_client)
+    issued = exchange(public_client, code, pkce).json()
+    claims = jwt.decode(issued["id_token"], options={"verify_signature": False})
+    row = get_id_token_model().objects.get(jti=claims["jti"])
+    assert (row.user, row.application, row.scope) == (user, public_client, params["scope"])
+    assert int(row.expires.timestamp()) == claims["exp"]
+    assert AccessToken.objects.get(token_checksum=checksum(issued["access_token"])).id_token == row
+
+    redeemed = RedeemedCode.objects.get(code_checksum=checksum(code))
+    assert redeemed.application == public_client
+    assert redeemed.access_token_checksum == checksum(issued["access_token"])
+    assert (
+        redeemed.token_family
+        == AccessToken.objects.get(token_checksum=checksum(issued["access_token"])).refresh_token.token_family
+    )
+    assert redeemed.redeemed_at is not None
+
+
+# --- a row lock without a queryset ------------------------------------------------------
+
+
+def test_lock_row_says_whether_the_row_exists(public_client):
+    from django.db import transaction
+
+    from authserver.oauth.lookups import lock_row
+
+    Client = type(public_client)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        assert lock_row(Client, public_client.pk) is True
+        assert lock_row(Client, public_client.pk + 1000) is False
+    locks = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(locks) == 2
+    if connection.features.has_select_for_update:
+        assert all(sql.endswith("FOR UPDATE") for sql in locks)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_lock_row_holds_the_row_until_the_transaction_ends(public_client):
+    from django.db import connections, transaction
+    from django.db.utils import OperationalError
+
+    from authserver.oauth.lookups import lock_row
+
+    Client = type(public_client)
+    table = Client._meta.db_table
+    other = connections.create_connection("default")
+    try:
+        with transaction.atomic():
+            assert lock_row(Client, public_client.pk)
+            with pytest.raises(OperationalError, match="could not obtain lock"), other.cursor() as cursor:
+                cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [public_client.pk])  # noqa: S608
+        with other.cursor() as cursor:  # released with the commit
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE NOWAIT", [public_client.pk])  # noqa: S608
+            assert cursor.fetchone() == (1,)
+    finally:
+        other.close()
