@@ -119,3 +119,35 @@ def test_compose_interpolations_have_no_empty_overrides_of_derived_defaults():
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".env", "var/", "db.sqlite3", ".git"} <= ignored
+
+
+def test_the_wsgi_module_imports_what_a_first_request_would(tmp_path):
+    """gunicorn preloads authserver.wsgi in its master: the lazy imports of a first request
+    (redis-py behind the cache, DOT's token generators, every view) are done there, once,
+    and no connection is opened before the fork."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, authserver.wsgi\n"
+        "from django.db import connections\n"
+        "from django.urls import get_resolver\n"
+        "print(sorted(m for m in ('redis', 'jwt', 'authserver.oauth.tokens', 'authserver.oauth.views',"
+        " 'userinfo.views') if m in sys.modules))\n"
+        "print(get_resolver()._populated, connections['default'].connection is None)\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "authserver.settings",
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there: no connection may be tried
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    modules, state = result.stdout.strip().splitlines()[-2:]
+    assert modules == str(
+        sorted(["redis", "jwt", "authserver.oauth.tokens", "authserver.oauth.views", "userinfo.views"])
+    )
+    assert state == "True True"
