@@ -18,7 +18,7 @@ from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
 _lock = threading.Lock()
-_prepared: dict[tuple, _Prepared] = {}
+_prepared: dict[tuple, object] = {}  # compiled statements, by what they are for
 _PLACEHOLDER = "\x00prepared-lookup-placeholder"
 
 
@@ -59,13 +59,18 @@ class _Prepared:
 def first_by(model: type[Model], field: str, value, *, related: tuple[str, ...] = (), using="default"):
     """`model.objects.select_related(*related).filter(field=value).first()`, for a field
     that is unique (no ordering is applied), without compiling the query again."""
-    key = (model, field, related, using)
+    prepared = _compiled((model, field, related, using), lambda: _Prepared(model, field, related, using))
+    return prepared.first(value)
+
+
+def _compiled(key: tuple, build):
+    """The statement `build()` compiles, built once per process for `key`."""
     prepared = _prepared.get(key)
     if prepared is None:
         with _lock:
-            prepared = _prepared.get(key) or _Prepared(model, field, related, using)
+            prepared = _prepared.get(key) or build()
             _prepared[key] = prepared
-    return prepared.first(value)
+    return prepared
 
 
 class _PreparedInsert:
@@ -112,12 +117,7 @@ def insert(obj: Model, using: str = "default") -> None:
     ):
         obj.save(using=using)
         return
-    key = ("insert", model, using)
-    prepared = _prepared.get(key)
-    if prepared is None:
-        with _lock:
-            prepared = _prepared.get(key) or _PreparedInsert(model, using)
-            _prepared[key] = prepared
+    prepared = _compiled(("insert", model, using), lambda: _PreparedInsert(model, using))
     with transaction.mark_for_rollback_on_error(using):
         prepared.insert(obj)
 
@@ -142,12 +142,15 @@ def lock_row(model: type[Model], pk, using: str = "default") -> bool:
     True when the row exists (and is now locked). Databases without row locks (SQLite
     serialises writers) only check that it exists."""
     connection = connections[using]
-    meta = model._meta
-    sql = "SELECT 1 FROM {} WHERE {} = %s{}".format(  # noqa: S608 (names from the model, value bound)
-        connection.ops.quote_name(meta.db_table),
-        connection.ops.quote_name(meta.pk.column),
-        " FOR UPDATE" if connection.features.has_select_for_update else "",
-    )
+    sql = _compiled(("lock", model, using), lambda: _lock_sql(model, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, [pk])
         return cursor.fetchone() is not None
+
+
+def _lock_sql(model: type[Model], connection) -> str:
+    return "SELECT 1 FROM {} WHERE {} = %s{}".format(  # noqa: S608 (names from the model, value bound)
+        connection.ops.quote_name(model._meta.db_table),
+        connection.ops.quote_name(model._meta.pk.column),
+        " FOR UPDATE" if connection.features.has_select_for_update else "",
+    )
