@@ -82,7 +82,7 @@ class RateLimitMiddleware:
         )
         client_id = _client_id(request) if name in CLIENT_KEYED else None
         counted = [(per_address, f"ip:{address}")]
-        if per_client and name in CLIENT_KEYED and client_id:
+        if per_client and client_id:
             digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
             counted.append((per_client, f"client:{digest}"))
         counted = [(rate, f"{name}:{key}") for rate, key in counted if rate is not None]
