@@ -138,6 +138,30 @@ def load_tokens(seeded: dict, count: int) -> float:
     return time.monotonic() - started
 
 
+def client_credentials_load(base: str, args: argparse.Namespace, seeded: dict) -> dict:
+    return wrk(
+        f"{base}/oauth/token",
+        args,
+        method="POST",
+        headers=[basic(seeded["service"])],
+        body="grant_type=client_credentials&scope=mcp%3Atools",
+    )
+
+
+def introspection_load(base: str, args: argparse.Namespace, seeded: dict, access_token: str) -> dict:
+    return wrk(
+        f"{base}/oauth/introspect",
+        args,
+        method="POST",
+        headers=[basic(seeded["resource_server"])],
+        body=urlencode({"token": access_token}),
+    )
+
+
+def userinfo_load(base: str, args: argparse.Namespace, access_token: str) -> dict:
+    return wrk(f"{base}/oauth/userinfo", args, headers=[f"Authorization: Bearer {access_token}"])
+
+
 def issuance_during_cleanup(base: str, args: argparse.Namespace, seeded: dict) -> tuple[dict, dict]:
     """Run clearexpiredtokens and drive client_credentials in 3 s slices until it ends."""
     cleanup = subprocess.Popen(
@@ -150,13 +174,7 @@ def issuance_during_cleanup(base: str, args: argparse.Namespace, seeded: dict) -
     slice_args = argparse.Namespace(**{**vars(args), "duration": 3})
     totals = {"requests": 0, "errors": 0, "duration_us": 0, "p50_us": 0, "p99_us": 0}
     while cleanup.poll() is None:
-        result = wrk(
-            f"{base}/oauth/token",
-            slice_args,
-            method="POST",
-            headers=[basic(seeded["service"])],
-            body="grant_type=client_credentials&scope=mcp%3Atools",
-        )
+        result = client_credentials_load(base, slice_args, seeded)
         totals["requests"] += result["requests"]
         totals["errors"] += result["errors"] + result.get("exhausted", 0)
         totals["duration_us"] += result["duration_us"]
@@ -379,13 +397,7 @@ def main() -> int:
 
         if wanted("client_credentials"):
             top = adjacent_ceiling(base, args)
-            result = wrk(
-                f"{base}/oauth/token",
-                args,
-                method="POST",
-                headers=[basic(seeded["service"])],
-                body="grant_type=client_credentials&scope=mcp%3Atools",
-            )
+            result = client_credentials_load(base, args, seeded)
             results.append(
                 row(f"client_credentials ({seeded['secret_hash']} secret)", result, args.duration, top)
             )
@@ -451,16 +463,10 @@ def main() -> int:
             },
         ).json()["access_token"]
         top = adjacent_ceiling(base, args)
-        result = wrk(
-            f"{base}/oauth/introspect",
-            args,
-            method="POST",
-            headers=[basic(seeded["resource_server"])],
-            body=urlencode({"token": access_token}),
-        )
+        result = introspection_load(base, args, seeded, access_token)
         results.append(row("introspection", result, args.duration, top))
         top = adjacent_ceiling(base, args)
-        result = wrk(f"{base}/oauth/userinfo", args, headers=[f"Authorization: Bearer {access_token}"])
+        result = userinfo_load(base, args, access_token)
         results.append(row("userinfo", result, args.duration, top))
         top = adjacent_ceiling(base, args)
         result = wrk(f"{base}/oauth/jwks", args)
@@ -513,23 +519,9 @@ def scale_rows(base, args, seeded, empty_rows, access_token) -> list[dict]:
     before = {r["name"].split(" (")[0]: r["ratio"] for r in empty_rows if "ratio" in r}
     rows = []
     measures = {
-        "client_credentials": lambda: wrk(
-            f"{base}/oauth/token",
-            args,
-            method="POST",
-            headers=[basic(seeded["service"])],
-            body="grant_type=client_credentials&scope=mcp%3Atools",
-        ),
-        "introspection": lambda: wrk(
-            f"{base}/oauth/introspect",
-            args,
-            method="POST",
-            headers=[basic(seeded["resource_server"])],
-            body=urlencode({"token": access_token}),
-        ),
-        "userinfo": lambda: wrk(
-            f"{base}/oauth/userinfo", args, headers=[f"Authorization: Bearer {access_token}"]
-        ),
+        "client_credentials": lambda: client_credentials_load(base, args, seeded),
+        "introspection": lambda: introspection_load(base, args, seeded, access_token),
+        "userinfo": lambda: userinfo_load(base, args, access_token),
     }
     for name, measure in measures.items():
         top = adjacent_ceiling(base, args)
