@@ -53,21 +53,25 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "oauth2_provider",
     "corsheaders",
-    "authserver",
+    # Lowest first; each imports only the ones above it in this list (ops below all).
+    "ops",
+    "audit",
     "oauth_clients",
+    "oauth",
     "userinfo",
+    "accounts",
     "axes",
 ]
 
 MIDDLEWARE = [
-    "authserver.request_log.RequestLogMiddleware",
-    "authserver.health.HealthCheckMiddleware",
+    "ops.request_log.RequestLogMiddleware",
+    "ops.health.HealthCheckMiddleware",
     # A database outage answers 503 + Retry-After instead of 500.
-    "authserver.db_outage.DatabaseOutageMiddleware",
+    "ops.outage.DatabaseOutageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "authserver.input_guard.InputGuardMiddleware",  # NUL bytes, oversized bodies: spec errors
+    "ops.input_guard.InputGuardMiddleware",  # NUL bytes, oversized bodies: spec errors
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,7 +82,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # After the session, language and user are known (its 429 page shows them) and after
     # CORS (browser clients can read the 429); before any view.
-    "authserver.ratelimits.RateLimitMiddleware",
+    "ops.ratelimits.RateLimitMiddleware",
     # django-axes: turns a sign-in refused for a locked-out username + address into the
     # lockout page. Last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
@@ -110,8 +114,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The same backend, with a health check that polls the socket instead of a SELECT 1
-    # round trip before every request's first query (authserver/db/base.py).
-    DATABASES["default"]["ENGINE"] = "authserver.db"
+    # round trip before every request's first query (ops/db/base.py).
+    DATABASES["default"]["ENGINE"] = "ops.db"
     # Server-side binding lets psycopg prepare the statements every token request repeats,
     # so PostgreSQL plans them once per connection instead of once per query.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
@@ -137,7 +141,7 @@ PASSWORD_HASHERS = [
 # checked; ModelBackend hashes the password of an unknown username too, so its answer takes
 # as long as a wrong password for a real one.
 AUTHENTICATION_BACKENDS = [
-    "authserver.lockout.LockoutBackend",
+    "accounts.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Key of the client-secret HMAC. Rotating it invalidates every stored client secret.
@@ -187,7 +191,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # Pages with a form keep `same-origin`: under `no-referrer` Chromium sends `Origin: null` with
 # the form's POST, which the CSRF check must refuse. Authorization redirects (the ones that
-# carry a code or an error to the client) say `no-referrer` (authserver/oauth/views.py).
+# carry a code or an error to the client) say `no-referrer` (oauth/views.py).
 SECURE_REFERRER_POLICY = "same-origin"
 # django-csp: no inline script or style anywhere, no framing, no plugins. No `form-action`:
 # the consent form's answer is a redirect to the client's own callback, which Chromium
@@ -205,7 +209,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- OAuth 2.1 ---------------------------------------------------------------------
-# English here (discovery and the admin); pages translate them (authserver/scopes.py).
+# English here (discovery and the admin); pages translate them (oauth/scope_descriptions.py).
 DEFAULT_SCOPES_DESCRIPTIONS = {
     "openid": gettext_noop("Sign you in with your account"),
     "profile": gettext_noop("See your name and username"),
@@ -234,7 +238,7 @@ REFRESH_TOKEN_EXPIRE_SECONDS = env.int("REFRESH_TOKEN_EXPIRE_SECONDS", default=3
 # inside this window gets the same new pair instead of tripping reuse detection.
 REFRESH_TOKEN_GRACE_SECONDS = env.int("REFRESH_TOKEN_GRACE_SECONDS", default=30)
 
-# --- Signed tokens (RFC 9068 access tokens, id_tokens) and their keys (authserver/keys.py) ---
+# --- Signed tokens (RFC 9068 access tokens, id_tokens) and their keys (oauth/keys.py) ---
 ACCESS_TOKEN_FORMAT = env.str("ACCESS_TOKEN_FORMAT", default="jwt")
 if ACCESS_TOKEN_FORMAT not in ("jwt", "opaque"):
     raise ImproperlyConfigured("ACCESS_TOKEN_FORMAT must be 'jwt' or 'opaque'")
@@ -256,6 +260,8 @@ if not OIDC_RSA_PRIVATE_KEY and _legacy_rsa_file.is_file():
     OIDC_RSA_PRIVATE_KEY = _legacy_rsa_file.read_text()
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_clients.Client"
+# What the client model hands DOT to sign an id_token with (the registry never imports oauth).
+ID_TOKEN_SIGNING_KEY = "oauth.keys.id_token_signing_key"  # noqa: S105 (a function name)
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 (a model name)
 # RFC 8252 §7.1 private-use schemes native clients may register (e.g. cursor, vscode).
 CUSTOM_REDIRECT_SCHEMES = [
@@ -308,8 +314,8 @@ _AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 # RFC 7523 §2.2 client assertions, for metadata-document clients that publish keys.
 CLIENT_ASSERTION_SIGNING_ALGS = ["ES256", "PS256", "RS256"]
 OAUTH2_PROVIDER = {
-    "OAUTH2_VALIDATOR_CLASS": "authserver.oauth.validator.OAuth2Validator",
-    "OAUTH2_SERVER_CLASS": "authserver.oauth.server.Server",
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validator.OAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "oauth.server.Server",
     "SCOPES_BACKEND_CLASS": "oauth_clients.scopes.ClientScopes",
     "APPLICATION_ADMIN_CLASS": "oauth_clients.admin.ClientAdmin",
     "CLIENT_SECRET_HASHER": "hmac_sha256",
@@ -347,9 +353,9 @@ OAUTH2_PROVIDER = {
     # DOT offers RS256 and jwks_uri only when this is non-empty; our keys live in the
     # database instead, and every place DOT would read a PEM from here is overridden
     # (oauth_clients.models.Client.jwk_key, the validator, the JWKS view).
-    "OIDC_RSA_PRIVATE_KEY": "keys are in the database: authserver/keys.py",
+    "OIDC_RSA_PRIVATE_KEY": "keys are in the database: oauth/keys.py",
     # JWT access tokens; refresh tokens stay random strings.
-    "ACCESS_TOKEN_GENERATOR": "authserver.oauth.tokens.generate_access_token",
+    "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
     "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": _AUTH_METHODS,
@@ -401,9 +407,9 @@ CACHES = {
 # How long a client read by client_id may be served from the cache (0 disables it).
 CLIENT_CACHE_SECONDS = env.int("CLIENT_CACHE_SECONDS", default=60)
 if REDIS_URL := env.str("REDIS_URL", default=""):
-    CACHES["default"] = {"BACKEND": "authserver.cache.RedisCache", "LOCATION": REDIS_URL}
+    CACHES["default"] = {"BACKEND": "ops.redis_cache.RedisCache", "LOCATION": REDIS_URL}
 
-# --- Rate limits (authserver/ratelimits.py) ---------------------------------------------
+# --- Rate limits (ops/ratelimits.py) ---------------------------------------------
 # Counted in the cache above: set REDIS_URL when more than one process serves, or each
 # process counts on its own.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
@@ -451,7 +457,7 @@ RATELIMITS = {
     "login": (_rate("RATELIMIT_LOGIN", "30/m"), None),
 }
 
-# --- Sign-in lockout (django-axes, authserver/lockout.py) ---
+# --- Sign-in lockout (django-axes, accounts/lockout.py) ---
 # LOGIN_FAILURE_LIMIT failed sign-ins for one username from one address lock that pair out
 # for LOGIN_LOCKOUT_MINUTES; an admin unlocks earlier (Access attempts › delete, or
 # `manage.py axes_reset_username`). Other addresses and usernames are not affected.
@@ -463,9 +469,9 @@ if AXES_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "authserver.request_log.client_ip"
-AXES_USERNAME_CALLABLE = "authserver.lockout.attempted_username"
-AXES_LOCKOUT_CALLABLE = "authserver.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ops.request_log.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # The request log already has one line per sign-in; no row per successful one.
 AXES_DISABLE_ACCESS_LOG = True
@@ -487,8 +493,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_id": {"()": "authserver.request_log.RequestIdFilter"},
-        "redact": {"()": "authserver.request_log.RedactSecretsFilter"},
+        "request_id": {"()": "ops.request_log.RequestIdFilter"},
+        "redact": {"()": "ops.request_log.RedactSecretsFilter"},
     },
     "formatters": {
         "json": {

@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from authserver import health, metrics, pages
-from authserver.oauth import views as oauth_views
-from authserver.oauth.metadata import server_metadata
-from oauth_clients.views import RegistrationManagementView, RegistrationView
+from accounts import views as pages
+from oauth import views as oauth_views
+from oauth.metadata import server_metadata
+from oauth.registration_views import RegistrationManagementView, RegistrationView
+from ops import health, metrics
 from userinfo.views import userinfo
 
 # DOT resolves its endpoints by these names in the "oauth2_provider" namespace (for the
@@ -39,8 +40,8 @@ oauth_patterns = [
     ),
 ]
 
-# A database error raised outside a view is a 503 too (authserver/db_outage.py).
-handler500 = "authserver.db_outage.server_error"
+# A database error raised outside a view is a 503 too (ops/outage.py).
+handler500 = "ops.outage.server_error"
 
 urlpatterns = [
     path("", include((oauth_patterns, "oauth2_provider"))),

@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
-from authserver import audit
+from audit import events as audit
 from oauth_clients import policy
 from oauth_clients.api_keys import create_api_key, revoke_api_key, validate_api_key_request
 from oauth_clients.assertions import PRIVATE_KEY_JWT

@@ -19,6 +19,8 @@ from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException
 from oauth2_provider.cimd import CIMDError, _validate_client_id_url
 
+from oauth_clients.document_fetch import JSONDocumentFetcher
+
 logger = logging.getLogger(__name__)
 
 PRIVATE_KEY_JWT = "private_key_jwt"  # noqa: S105 (a method name)
@@ -156,13 +158,11 @@ def _client_keys(client, refresh: bool) -> jwk.JWKSet:
 
 
 def _fetch_jwks(uri: str, refresh: bool) -> dict:
-    from oauth_clients.cimd import MetadataDocumentFetcher  # noqa: PLC0415 (cimd imports this module)
-
     key = "client-jwks:" + hashlib.sha256(uri.encode()).hexdigest()
     if not refresh and (cached := cache.get(key)) is not None:
         return cached
     try:
-        data, max_age = MetadataDocumentFetcher().fetch_json(uri)
+        data, max_age = JSONDocumentFetcher().fetch_json(uri)
     except CIMDError as error:
         raise AssertionError_(f"jwks_uri: {error}") from error
     low, high = JWKS_CACHE_SECONDS

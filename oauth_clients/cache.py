@@ -5,7 +5,7 @@ Saving or deleting a client drops its entry; entries also expire after
 CLIENT_CACHE_SECONDS, which bounds staleness for anything written around the ORM.
 
 The rate limiter reads the entry of the client a request names in the same Redis round
-trip as its counters (authserver/ratelimits.py) and hands it over with `prefetched`: the
+trip as its counters (ops/ratelimits.py) and hands it over with `prefetched`: the
 request's first `get` of that client is then answered without another round trip.
 """
 
@@ -46,15 +46,12 @@ def could_name_a_client(client_id: str) -> bool:
     return len(client_id) <= MAX_CLIENT_ID_LENGTH and "\x00" not in client_id
 
 
-def prefetchable(client_id: str | None) -> bool:
-    """Whether the limiter should read this client's entry with its counters: a cache that
-    can do both in one trip, and a client_id that could name a client."""
-    return bool(
-        client_id
-        and settings.CLIENT_CACHE_SECONDS > 0
-        and hasattr(cache, "count_and_get")
-        and could_name_a_client(client_id)
-    )
+def prefetch_key(client_id: str) -> str | None:
+    """The key the limiter reads with its counters for this client (ops/ratelimits.py),
+    or None: caching off, or a client_id that could name no client."""
+    if settings.CLIENT_CACHE_SECONDS > 0 and could_name_a_client(client_id):
+        return key(client_id)
+    return None
 
 
 @contextmanager

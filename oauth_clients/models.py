@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.module_loading import import_string
 from oauth2_provider.models import AbstractApplication
 
 
@@ -34,13 +35,12 @@ class Client(AbstractApplication):
 
     @property
     def jwk_key(self):
-        # id_tokens are signed with the deployment's current RS256 key from the database
-        # (authserver/keys.py). DOT's createapplication leaves `algorithm` blank, which
-        # means the same key here instead of a 500 at /token.
+        # DOT signs id_tokens with this key. Ours are the deployment's keys in the database
+        # (oauth/keys.py), which the protocol app names in ID_TOKEN_SIGNING_KEY: the
+        # registry does not import it. DOT's createapplication leaves `algorithm` blank,
+        # which means the same key here instead of a 500 at /token.
         if self.algorithm in ("", self.RS256_ALGORITHM):
-            from authserver.keys import ID_TOKEN_ALGORITHM, signing_key
-
-            return signing_key(ID_TOKEN_ALGORITHM)[1]
+            return import_string(settings.ID_TOKEN_SIGNING_KEY)()
         return super().jwk_key
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
-from authserver import audit
+from audit import events as audit
 from oauth_clients import policy
 from oauth_clients.secrets import new_client_secret
 

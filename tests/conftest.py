@@ -27,7 +27,7 @@ REDIRECT_URI = "http://127.0.0.1:53682/callback"
 def _test_settings(settings, monkeypatch):
     # Rate-limit counters of their own for each test: within a test the limits are real,
     # but requests of earlier tests in the same window do not count.
-    monkeypatch.setattr("authserver.ratelimits.KEY_PREFIX", "rl-" + secrets.token_hex(6))
+    monkeypatch.setattr("ops.ratelimits.KEY_PREFIX", "rl-" + secrets.token_hex(6))
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
     # Users' passwords: PBKDF2's cost only slows the suite down.
     settings.PASSWORD_HASHERS = [
@@ -45,7 +45,7 @@ def _test_settings(settings, monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_signing_keys():
     # Each test starts from its own database: never sign with a key an earlier test made.
-    from authserver import keys
+    from oauth import keys
 
     keys.forget()
     yield

@@ -133,7 +133,7 @@ def test_the_wsgi_module_imports_what_a_first_request_would(tmp_path):
         "import sys, authserver.wsgi\n"
         "from django.db import connections\n"
         "from django.urls import get_resolver\n"
-        "print(sorted(m for m in ('redis', 'jwt', 'authserver.oauth.tokens', 'authserver.oauth.views',"
+        "print(sorted(m for m in ('redis', 'jwt', 'oauth.tokens', 'oauth.views',"
         " 'userinfo.views') if m in sys.modules))\n"
         "print(get_resolver()._populated, connections['default'].connection is None)\n"
     )
@@ -147,7 +147,5 @@ def test_the_wsgi_module_imports_what_a_first_request_would(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     modules, state = result.stdout.strip().splitlines()[-2:]
-    assert modules == str(
-        sorted(["redis", "jwt", "authserver.oauth.tokens", "authserver.oauth.views", "userinfo.views"])
-    )
+    assert modules == str(sorted(["redis", "jwt", "oauth.tokens", "oauth.views", "userinfo.views"]))
     assert state == "True True"

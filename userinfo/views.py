@@ -11,11 +11,12 @@ from django.views.decorators.http import require_http_methods
 from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
 
-from authserver.oauth.errors import bearer_challenge, oauth_error
-from authserver.oauth.lookups import first_by
-from authserver.oauth.validator import checksum
-from authserver.oauth.views import is_registration_token
+from oauth.errors import bearer_challenge
+from oauth.lookups import first_by
+from oauth.validator import checksum
+from oauth.views import is_registration_token
 from oauth_clients.api_keys import note_use as note_api_key_use
+from ops.errors import oauth_error
 from userinfo.claims import claims_for
 
 

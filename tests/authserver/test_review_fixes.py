@@ -12,7 +12,7 @@ import pytest
 from jwcrypto import jwk, jwt
 from oauth2_provider.models import get_access_token_model, get_application_model
 
-from authserver.oauth.validator import checksum
+from oauth.validator import checksum
 from oauth_clients.assertions import ASSERTION_TYPE
 from tests.conftest import (
     Pkce,
@@ -599,7 +599,7 @@ def test_configuration_read_says_what_was_registered(client, method):
 
 
 def test_redacting_filter_never_raises_on_a_broken_record():
-    from authserver.request_log import RedactSecretsFilter
+    from ops.request_log import RedactSecretsFilter
 
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("only one",), None)
     assert RedactSecretsFilter().filter(record) is True

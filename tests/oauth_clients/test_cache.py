@@ -77,7 +77,7 @@ def test_a_prefetched_entry_answers_the_first_read_only(settings):
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)")
 def test_the_token_request_reads_its_client_with_the_rate_limit_counters(client, monkeypatch):
-    from authserver.cache import RedisCache
+    from ops.redis_cache import RedisCache
 
     issued = create_client(
         name="svc", grant_type=Client.GRANT_CLIENT_CREDENTIALS, allowed_scopes=["mcp:tools"]

@@ -70,7 +70,7 @@ def test_metadata_documents_can_be_turned_off(client, documents, settings, user)
     settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "CIMD_ENABLED": False}
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["client_id_metadata_document_supported"] is False
-    # Registered clients still authenticate with keys (tests/authserver/test_review_fixes.py).
+    # Registered clients still authenticate with keys (tests/oauth/test_client_authentication.py).
     assert "private_key_jwt" in document["token_endpoint_auth_methods_supported"]
     client_id = documents.publish("/claude.json", claude_document(documents.url("/claude.json")))
     client.force_login(user)

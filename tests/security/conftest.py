@@ -12,7 +12,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
-from authserver.models import Consent, RedeemedCode
+from oauth.models import Consent, RedeemedCode
 
 STORED = {
     "applications": get_application_model(),

@@ -1,4 +1,4 @@
-"""Rate limits (authserver/ratelimits.py): generous enough for a hosted MCP client's shared
+"""Rate limits (ops/ratelimits.py): generous enough for a hosted MCP client's shared
 egress address, tight enough that a flood from one address gets 429 + Retry-After."""
 
 import json
@@ -104,7 +104,7 @@ def test_flood_from_one_address_gets_429_json_with_retry_after(client, settings)
 def test_default_registration_limit_stops_a_flood(client, monkeypatch):
     """The default per-address registration limit (60 in 10 s) holds against a flood."""
     # All inside one window: 61 registrations can take longer than what is left of one.
-    monkeypatch.setattr("authserver.ratelimits.clock", lambda: 1_800_000_005.0)
+    monkeypatch.setattr("ops.ratelimits.clock", lambda: 1_800_000_005.0)
     statuses = [register(client, REMOTE_ADDR="198.51.100.20").status_code for _ in range(61)]
     assert statuses[:60] == [201] * 60
     assert statuses[60] == 429
@@ -212,7 +212,7 @@ def test_in_process_cache_counts_too(client, settings):
 def test_an_unreachable_cache_lets_requests_through(client, settings, caplog):
     """Redis down: the limits are skipped (and logged), never a 500 on every request."""
     settings.CACHES = {
-        "default": {"BACKEND": "authserver.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "ops.redis_cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     limit(settings, "login", per_address=(1, 60))
     statuses = [

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
-from authserver import audit
+from audit import events as audit
 
 Client = get_application_model()
 
