@@ -63,7 +63,18 @@ INSTALLED_APPS = [
     "axes",
 ]
 
+# API endpoints (ops/stacks.py: /oauth/… but the authorization page, /.well-known/…) go
+# through API_MIDDLEWARE only; pages through MIDDLEWARE.
+# A database outage raised by the view is turned into the 503 by ops/stacks.py itself.
+API_MIDDLEWARE = [
+    "ops.request_log.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",  # HSTS, nosniff, Referrer-Policy, https
+    "corsheaders.middleware.CorsMiddleware",
+    "ops.input_guard.InputGuardMiddleware",
+    "ops.ratelimits.RateLimitMiddleware",
+]
 MIDDLEWARE = [
+    "ops.stacks.APIStackMiddleware",
     "ops.request_log.RequestLogMiddleware",
     "ops.health.HealthCheckMiddleware",
     # A database outage answers 503 + Retry-After instead of 500.
@@ -451,6 +462,7 @@ RATELIMITS = {
     "token": (_rate("RATELIMIT_TOKEN", "300/10s"), _rate("RATELIMIT_TOKEN_CLIENT", "60/10s")),
     "introspect": (_rate("RATELIMIT_INTROSPECT", "600/10s"), _rate("RATELIMIT_INTROSPECT_CLIENT", "300/10s")),
     "revoke": (_rate("RATELIMIT_REVOKE", "120/10s"), _rate("RATELIMIT_REVOKE_CLIENT", "60/10s")),
+    "userinfo": (_rate("RATELIMIT_USERINFO", "600/10s"), None),
     # DCR_RATE_LIMIT is the name this limit had before; still read when the new one is unset.
     "register": (_rate("RATELIMIT_REGISTER", env.str("DCR_RATE_LIMIT", default="60/10s")), None),
     "authorize": (_rate("RATELIMIT_AUTHORIZE", "300/10s"), None),

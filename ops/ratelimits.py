@@ -53,6 +53,8 @@ LIMITED_PREFIXES = ("/oauth/", "/accounts/login/", "/admin/login/")
 ENDPOINTS = {
     "oauth2_provider:token": ("token", {"POST"}, True),
     "oauth2_provider:introspect": ("introspect", {"GET", "POST"}, True),
+    # Every bearer string presented costs a token lookup: counted per address.
+    "oauth2_provider:user-info": ("userinfo", {"GET", "POST"}, True),
     "oauth2_provider:revoke-token": ("revoke", {"POST"}, True),
     "oauth2_provider:dcr-register": ("register", {"POST"}, True),
     "oauth2_provider:authorize": ("authorize", {"GET", "POST"}, False),

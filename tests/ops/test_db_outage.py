@@ -131,6 +131,8 @@ class RaisesAfterTheView:
 
 
 def test_a_database_error_outside_the_view_is_a_503_too(settings):
+    # On both stacks: /oauth/jwks is an API endpoint, / a page.
+    settings.API_MIDDLEWARE = [*settings.API_MIDDLEWARE, f"{__name__}.RaisesAfterTheView"]
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.RaisesAfterTheView"]
     client = Client(raise_request_exception=False)
     assert_json_503(client.get("/oauth/jwks"))

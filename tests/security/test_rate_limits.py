@@ -119,6 +119,22 @@ def test_introspection_and_revocation_are_limited(client, settings, endpoint):
     assert 429 not in statuses[:2] and statuses[2] == 429
 
 
+@pytest.mark.django_db
+def test_userinfo_is_limited_per_address_whatever_bearer_strings_are_sent(client, settings):
+    limit(settings, "userinfo", per_address=(3, 60))
+    statuses = [
+        client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer made-up-{n}", REMOTE_ADDR="198.51.100.30")
+        for n in range(4)
+    ]
+    assert [response.status_code for response in statuses[:3]] == [401] * 3
+    assert statuses[3].status_code == 429
+    assert statuses[3].json()["error"] == "slow_down"
+    assert int(statuses[3]["Retry-After"]) >= 1
+    # Another address is counted on its own.
+    other = client.get("/oauth/userinfo", HTTP_AUTHORIZATION="Bearer x", REMOTE_ADDR="198.51.100.31")
+    assert other.status_code == 401
+
+
 def test_pages_answer_429_with_a_page(client, settings):
     limit(settings, "authorize", per_address=(2, 60))
     for _ in range(2):
