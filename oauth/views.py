@@ -1,6 +1,7 @@
 """Thin subclasses of DOT's views: the protocol stays DOT's, the policy and pages are ours."""
 
 import calendar
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
@@ -241,12 +242,34 @@ class RevokeTokenView(dot_views.RevokeTokenView):
         return _basic_challenge(super().post(request, *args, **kwargs))
 
 
+# RFC 6749 §5.2: what each error means, for answers oauthlib sends without a description.
+TOKEN_ERROR_DESCRIPTIONS = {
+    "invalid_request": "The request is missing a parameter, repeats one, or is malformed.",
+    "invalid_client": "Client authentication failed (unknown client, wrong credentials or method).",
+    "invalid_grant": "The code or refresh token is invalid, expired, revoked or another client's.",
+    "unauthorized_client": "This client may not use this grant type.",
+    "unsupported_grant_type": "This grant type is not supported.",
+    "invalid_scope": "The requested scope is invalid, unknown, or not allowed for this client.",
+}
+
+
 def _json_errors(response):
     # An OAuth2Error raised while saving the token (e.g. invalid_target) reaches the client
     # through DOT with oauthlib's headers only; RFC 6749 §5.2 errors are JSON, not cached.
-    if response.status_code >= 400 and response.get("Content-Type", "").startswith("text/html"):
+    if response.status_code < 400:
+        return response
+    if response.get("Content-Type", "").startswith("text/html"):
         response["Content-Type"] = "application/json"
         response["Cache-Control"] = "no-store"
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return response
+    if isinstance(body, dict) and not body.get("error_description"):
+        description = TOKEN_ERROR_DESCRIPTIONS.get(body.get("error"))
+        if description:
+            body["error_description"] = description
+            response.content = json.dumps(body)
     return response
 
 

@@ -173,3 +173,19 @@ def test_another_client_cannot_revoke_my_token(client, tokens, public_client):
     form_post(client, "/oauth/revoke", {"token": body["access_token"], "client_id": other.client_id})
     info = client.get("/oauth/userinfo", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
     assert info.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("grant_type=client_credentials&client_id=nobody&client_secret=wrong", "invalid_client"),
+        ("grant_type=refresh_token&refresh_token=made-up&client_id=nobody", "invalid_client"),
+    ],
+)
+def test_every_token_error_says_what_went_wrong(client, body, error):
+    response = client.post("/oauth/token", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == error
+    assert response.json()["error_description"].startswith("Client authentication failed")
+    assert response["Cache-Control"] == "no-store"
