@@ -6,23 +6,23 @@ from oauth2_provider.settings import oauth2_settings
 
 
 def allowed_scopes(application) -> list[str]:
-    configured = oauth2_settings._SCOPES
+    configured = oauth2_settings.SCOPES
     own = (getattr(application, "allowed_scopes", "") or "").split()
     if own:
         return [scope for scope in configured if scope in own]
     # Seed 001: an empty `allowed_scopes` means the deployment's default scopes.
-    return list(oauth2_settings._DEFAULT_SCOPES)
+    return list(oauth2_settings.DEFAULT_SCOPES)  # a subset of SCOPES (settings.py checks it)
 
 
 class ClientScopes(SettingsScopes):
     def get_available_scopes(self, application=None, request=None, *args, **kwargs):
         if application is None:
             # Discovery's `scopes_supported`: everything the deployment offers to users.
-            return [scope for scope in oauth2_settings._SCOPES if scope not in settings.SERVICE_SCOPES]
+            return [scope for scope in oauth2_settings.SCOPES if scope not in settings.SERVICE_SCOPES]
         return allowed_scopes(application)
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
-        defaults = oauth2_settings._DEFAULT_SCOPES
+        defaults = oauth2_settings.DEFAULT_SCOPES
         if application is None:
             return defaults
         available = allowed_scopes(application)
